@@ -1,0 +1,279 @@
+//! Validated names and identifiers: users, emails, tokens.
+//!
+//! Each type can only be built by its parser, so holding one proves the value is acceptable.
+
+use alloc::string::{String, ToString};
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::hex;
+use crate::token::{push_base62_sample, InsufficientRandomness};
+
+/// Longest accepted token name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Longest accepted email address, in bytes (RFC 5321's path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// Why a value was refused; the message says what to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidInput {
+    NameEmpty,
+    NameTooLong,
+    NameControlCharacter,
+    EmailMalformed,
+    EmailTooLong,
+}
+
+impl fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NameEmpty => "name must not be empty",
+            Self::NameTooLong => "name must be at most 100 characters",
+            Self::NameControlCharacter => {
+                "name must not contain control or text-direction characters"
+            }
+            Self::EmailMalformed => "email must look like name@example.com",
+            Self::EmailTooLong => "email must be at most 254 characters",
+        })
+    }
+}
+
+/// A token's display name: trimmed, 1–100 characters, no control or bidirectional-override
+/// characters (those can make a name in a list read as something else).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TokenName(String);
+
+impl TokenName {
+    pub fn parse(input: &str) -> Result<Self, InvalidInput> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(InvalidInput::NameEmpty);
+        }
+        if trimmed.chars().count() > MAX_NAME_CHARS {
+            return Err(InvalidInput::NameTooLong);
+        }
+        if trimmed.chars().any(is_forbidden_in_name) {
+            return Err(InvalidInput::NameControlCharacter);
+        }
+        Ok(Self(trimmed.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_forbidden_in_name(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+impl TryFrom<String> for TokenName {
+    type Error = InvalidInput;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<TokenName> for String {
+    fn from(name: TokenName) -> Self {
+        name.0
+    }
+}
+
+/// An email address, trimmed and lowercased. Only the shape is checked: the identity provider
+/// is what vouches for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, InvalidInput> {
+        let email = input.trim().to_ascii_lowercase();
+        if email.len() > MAX_EMAIL_LEN {
+            return Err(InvalidInput::EmailTooLong);
+        }
+        let Some((local, domain)) = email.split_once('@') else {
+            return Err(InvalidInput::EmailMalformed);
+        };
+        let acceptable = |part: &str| {
+            !part.is_empty()
+                && !part.starts_with('.')
+                && !part.ends_with('.')
+                && !part.contains("..")
+                && part.chars().all(|c| c.is_ascii_graphic() && c != '@')
+        };
+        if !acceptable(local) || !acceptable(domain) {
+            return Err(InvalidInput::EmailMalformed);
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = InvalidInput;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Email> for String {
+    fn from(email: Email) -> Self {
+        email.0
+    }
+}
+
+/// Prefix of user ids.
+pub const USER_ID_PREFIX: &str = "usr_";
+const USER_ID_HEX_LEN: usize = 24;
+
+/// A user's stable id: `usr_` + 24 hex digits (96 bits) of a domain-separated SHA-256 of the
+/// email, so the same person gets the same id at every sign-in without a lookup table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn for_email(email: &Email) -> Self {
+        let digest = Sha256::new()
+            .chain_update(b"patgate/user-id/v1\0")
+            .chain_update(email.as_str().as_bytes())
+            .finalize();
+        let mut id = String::from(USER_ID_PREFIX);
+        id.push_str(hex::encode(&digest).get(..USER_ID_HEX_LEN).unwrap_or_default());
+        Self(id)
+    }
+
+    /// Accepts exactly the form [`UserId::for_email`] produces.
+    pub fn parse(input: &str) -> Option<Self> {
+        let digits = input.strip_prefix(USER_ID_PREFIX)?;
+        hex::is_lower_hex(digits, USER_ID_HEX_LEN).then(|| Self(input.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for UserId {
+    type Error = &'static str;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or("malformed user id")
+    }
+}
+
+impl From<UserId> for String {
+    fn from(id: UserId) -> Self {
+        id.0
+    }
+}
+
+/// Prefix of token ids.
+pub const TOKEN_ID_PREFIX: &str = "tok_";
+const TOKEN_ID_RANDOM_LEN: usize = 20;
+/// Random bytes a caller should supply to [`TokenId::generate`].
+pub const RANDOM_BYTES_FOR_TOKEN_ID: usize = 40;
+
+/// A token's public id (`tok_` + 20 base62 characters, about 119 bits): used in URLs, audit
+/// events and the origin headers. Unrelated to the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TokenId(String);
+
+impl TokenId {
+    pub fn generate(random: &[u8]) -> Result<Self, InsufficientRandomness> {
+        let mut id = String::from(TOKEN_ID_PREFIX);
+        push_base62_sample(&mut id, random, TOKEN_ID_RANDOM_LEN)?;
+        Ok(Self(id))
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        let body = input.strip_prefix(TOKEN_ID_PREFIX)?;
+        (body.len() == TOKEN_ID_RANDOM_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then(|| Self(input.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TokenId {
+    type Error = &'static str;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or("malformed token id")
+    }
+}
+
+impl From<TokenId> for String {
+    fn from(id: TokenId) -> Self {
+        id.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(TokenName::parse("  GitHub Actions ").unwrap().as_str(), "GitHub Actions");
+        assert_eq!(TokenName::parse(" \t "), Err(InvalidInput::NameEmpty));
+        assert!(TokenName::parse(&"é".repeat(100)).is_ok());
+        assert_eq!(TokenName::parse(&"é".repeat(101)), Err(InvalidInput::NameTooLong));
+        assert_eq!(TokenName::parse("a\u{0}b"), Err(InvalidInput::NameControlCharacter));
+        assert_eq!(TokenName::parse("abc\u{202E}gpj.exe"), Err(InvalidInput::NameControlCharacter));
+        assert!(TokenName::parse("<img src=x onerror=alert(1)>").is_ok());
+    }
+
+    #[test]
+    fn emails_are_normalised_and_give_stable_ids() {
+        let email = Email::parse(" Ada@Example.COM ").unwrap();
+        assert_eq!(email.as_str(), "ada@example.com");
+        let id = UserId::for_email(&email);
+        assert_eq!(id, UserId::for_email(&Email::parse("ada@example.com").unwrap()));
+        assert_eq!(UserId::parse(id.as_str()), Some(id));
+        for bad in ["", "ada", "@example.com", "ada@", "a@b@c", "a b@c.d", "a@.c", "a..b@c"] {
+            assert_eq!(Email::parse(bad), Err(InvalidInput::EmailMalformed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_ids_have_a_fixed_shape() {
+        let id = TokenId::generate(&[7u8; RANDOM_BYTES_FOR_TOKEN_ID]).unwrap();
+        assert_eq!(id.as_str(), "tok_77777777777777777777");
+        assert_eq!(TokenId::parse(id.as_str()), Some(id));
+        assert_eq!(TokenId::parse("tok_short"), None);
+        assert_eq!(TokenId::parse("usr_77777777777777777777"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(text in "\\PC{0,300}") {
+            let _ = TokenName::parse(&text);
+            let _ = Email::parse(&text);
+            let _ = UserId::parse(&text);
+            let _ = TokenId::parse(&text);
+        }
+
+        #[test]
+        fn accepted_names_are_trimmed_and_short(text in "\\PC{0,120}") {
+            if let Ok(name) = TokenName::parse(&text) {
+                prop_assert_eq!(name.as_str(), name.as_str().trim());
+                prop_assert!(name.as_str().chars().count() <= MAX_NAME_CHARS);
+            }
+        }
+    }
+}

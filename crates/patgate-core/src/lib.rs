@@ -1,0 +1,38 @@
+//! The pure core of patgate: everything about Personal Access Tokens that can be decided
+//! without touching the world.
+//!
+//! **Architecture invariant:** this crate performs no I/O, reads no clock and draws no
+//! randomness. The current time and random bytes are arguments, so every behaviour here is
+//! deterministic and testable natively, and the crate builds for `wasm32v1-none`, a target
+//! without `std`.
+//!
+//! The path of a request through the core:
+//!
+//! 1. [`bearer::bearer_credential`] reads the `Authorization` header (RFC 6750).
+//! 2. [`token::UntrustedToken::parse`] checks format and checksum: a malformed token never
+//!    reaches storage.
+//! 3. [`token::UntrustedToken::storage_key`] gives the SHA-256 under which the Worker looks up
+//!    a [`record::TokenRecord`].
+//! 4. [`verify::verify`], the only constructor of [`verify::Principal`], checks expiry.
+//!
+//! Non-goals: talking to KV or Durable Objects, HTTP, time zones, key management.
+#![no_std]
+
+extern crate alloc;
+
+pub mod bearer;
+pub mod expiry;
+pub mod hex;
+pub mod identity;
+pub mod origin;
+pub mod record;
+pub mod session;
+pub mod time;
+pub mod token;
+pub mod verify;
+
+#[cfg(test)]
+extern crate std;
+
+#[cfg(test)]
+mod golden;

@@ -1,0 +1,104 @@
+//! The one place where a token becomes an authenticated [`Principal`].
+
+use core::fmt;
+
+use crate::expiry::is_expired;
+use crate::identity::{Email, TokenId, TokenName, UserId};
+use crate::record::TokenRecord;
+use crate::time::Timestamp;
+use crate::token::UntrustedToken;
+
+/// Who is calling, proven by a token whose record was found and is in force. Its fields are
+/// private: [`verify`] is the only constructor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    record: TokenRecord,
+}
+
+impl Principal {
+    pub fn user_id(&self) -> &UserId {
+        &self.record.user_id
+    }
+
+    pub fn email(&self) -> &Email {
+        &self.record.email
+    }
+
+    pub fn token_id(&self) -> &TokenId {
+        &self.record.token_id
+    }
+
+    pub fn token_name(&self) -> &TokenName {
+        &self.record.name
+    }
+
+    pub fn created_at(&self) -> Timestamp {
+        self.record.created_at
+    }
+
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        self.record.expires_at
+    }
+}
+
+/// Why a token with a stored record is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyError {
+    /// `now >= expires_at`.
+    Expired,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Expired => f.write_str("token has expired"),
+        }
+    }
+}
+
+/// Turns a well-formed token and the record stored under its key into a principal. The token
+/// is consumed: it has served its purpose once its record has been looked up.
+pub fn verify(
+    _token: UntrustedToken<'_>,
+    record: TokenRecord,
+    now: Timestamp,
+) -> Result<Principal, VerifyError> {
+    if is_expired(record.expires_at, now) {
+        return Err(VerifyError::Expired);
+    }
+    Ok(Principal { record })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RECORD_VERSION;
+
+    const TOKEN: &str = "pat_mavzfVABqZ5YsOOlB1f46RfHk7hp3ILTgK2y3mH3UqtmaFCrvkUb7keKpQ4Fhj1P";
+
+    fn record(expires_at: Option<u64>) -> TokenRecord {
+        let email = Email::parse("ada@example.com").unwrap();
+        TokenRecord {
+            v: RECORD_VERSION,
+            token_id: TokenId::parse("tok_abcdefghij0123456789").unwrap(),
+            user_id: UserId::for_email(&email),
+            email,
+            name: TokenName::parse("CI").unwrap(),
+            created_at: Timestamp::from_unix_seconds(100).unwrap(),
+            expires_at: expires_at.map(|s| Timestamp::from_unix_seconds(s).unwrap()),
+        }
+    }
+
+    fn at(seconds: u64) -> Timestamp {
+        Timestamp::from_unix_seconds(seconds).unwrap()
+    }
+
+    #[test]
+    fn valid_until_the_expiry_instant() {
+        let token = UntrustedToken::parse(TOKEN).unwrap();
+        let principal = verify(token, record(Some(200)), at(199)).unwrap();
+        assert_eq!(principal.token_name().as_str(), "CI");
+        assert_eq!(verify(token, record(Some(200)), at(200)), Err(VerifyError::Expired));
+        assert!(verify(token, record(None), Timestamp::MAX).is_ok());
+    }
+}
