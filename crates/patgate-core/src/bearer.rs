@@ -63,7 +63,11 @@ pub fn bearer_credential(header: Option<&str>) -> Result<&str, AuthorizationErro
             return Err(Malformed(MalformedReason::Syntax));
         }
         // `Token pat_…`, `Basic …` or a bare token: no bearer credentials were offered.
-        return Err(if value.is_empty() { Missing } else { OtherScheme });
+        return Err(if value.is_empty() {
+            Missing
+        } else {
+            OtherScheme
+        });
     }
     let credential = credential.unwrap_or_default();
     if credential.is_empty() {
@@ -82,9 +86,9 @@ pub fn bearer_credential(header: Option<&str>) -> Result<&str, AuthorizationErro
 fn is_b64token(text: &str) -> bool {
     let body = text.trim_end_matches('=');
     !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 #[cfg(test)]
@@ -128,7 +132,10 @@ mod tests {
         let mut huge = String::from("Bearer ");
         huge.push_str(&"a".repeat(8 * 1024));
         check(Some(&huge), Err(Malformed(TooLong)));
-        check(Some(&"x".repeat(MAX_AUTHORIZATION_LEN + 1)), Err(Malformed(TooLong)));
+        check(
+            Some(&"x".repeat(MAX_AUTHORIZATION_LEN + 1)),
+            Err(Malformed(TooLong)),
+        );
     }
 
     proptest! {

@@ -79,7 +79,10 @@ mod tests {
     fn expiry_is_counted_from_now_and_saturates() {
         let now = Timestamp::from_unix_seconds(1_000).unwrap();
         let week = Expiry::InDays(ExpiryDays::new(7).unwrap());
-        assert_eq!(week.expires_at(now).unwrap().unix_seconds(), 1_000 + 7 * 86_400);
+        assert_eq!(
+            week.expires_at(now).unwrap().unix_seconds(),
+            1_000 + 7 * 86_400
+        );
         assert_eq!(Expiry::Never.expires_at(now), None);
         let max_days = Expiry::InDays(ExpiryDays::new(MAX_EXPIRY_DAYS).unwrap());
         assert_eq!(max_days.expires_at(Timestamp::MAX), Some(Timestamp::MAX));

@@ -55,7 +55,10 @@ fn golden_vectors_match_the_independent_implementation() {
         match (generate(&random), vector.token) {
             (Ok(token), Some(expected)) => {
                 assert_eq!(token.as_str(), expected, "{}", vector.label);
-                assert_eq!(Some(token.storage_key().as_str()), vector.sha256_hex.as_deref());
+                assert_eq!(
+                    Some(token.storage_key().as_str()),
+                    vector.sha256_hex.as_deref()
+                );
                 let parsed = UntrustedToken::parse(&expected).unwrap();
                 assert_eq!(parsed.storage_key(), token.storage_key());
             }
@@ -67,9 +70,10 @@ fn golden_vectors_match_the_independent_implementation() {
 
 #[test]
 fn reference_vectors_agree() {
-    let file: ReferenceFile =
-        serde_json::from_str(include_str!("../../../tests/vectors/reference-token-vectors.json"))
-            .unwrap();
+    let file: ReferenceFile = serde_json::from_str(include_str!(
+        "../../../tests/vectors/reference-token-vectors.json"
+    ))
+    .unwrap();
     for valid in file.valid {
         let token = UntrustedToken::parse(&valid.token).unwrap();
         assert_eq!(token.storage_key().as_str(), valid.sha256_hex);
@@ -83,7 +87,11 @@ fn reference_vectors_agree() {
         assert_eq!(generate(&bytes).unwrap().as_str(), valid.token);
     }
     for invalid in file.invalid {
-        assert!(UntrustedToken::parse(&invalid.input).is_err(), "{}", invalid.why);
+        assert!(
+            UntrustedToken::parse(&invalid.input).is_err(),
+            "{}",
+            invalid.why
+        );
     }
 }
 
@@ -133,7 +141,10 @@ fn generated_characters_are_uniform_chi_square() {
         })
         .sum();
     // 61 degrees of freedom: the 99.9th percentile is about 100.9.
-    assert!(chi_square < 100.9, "chi-square {chi_square} over {counts:?}");
+    assert!(
+        chi_square < 100.9,
+        "chi-square {chi_square} over {counts:?}"
+    );
 }
 
 proptest! {

@@ -149,7 +149,11 @@ impl UserId {
             .chain_update(email.as_str().as_bytes())
             .finalize();
         let mut id = String::from(USER_ID_PREFIX);
-        id.push_str(hex::encode(&digest).get(..USER_ID_HEX_LEN).unwrap_or_default());
+        id.push_str(
+            hex::encode(&digest)
+                .get(..USER_ID_HEX_LEN)
+                .unwrap_or_default(),
+        );
         Self(id)
     }
 
@@ -229,12 +233,24 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(TokenName::parse("  GitHub Actions ").unwrap().as_str(), "GitHub Actions");
+        assert_eq!(
+            TokenName::parse("  GitHub Actions ").unwrap().as_str(),
+            "GitHub Actions"
+        );
         assert_eq!(TokenName::parse(" \t "), Err(InvalidInput::NameEmpty));
         assert!(TokenName::parse(&"é".repeat(100)).is_ok());
-        assert_eq!(TokenName::parse(&"é".repeat(101)), Err(InvalidInput::NameTooLong));
-        assert_eq!(TokenName::parse("a\u{0}b"), Err(InvalidInput::NameControlCharacter));
-        assert_eq!(TokenName::parse("abc\u{202E}gpj.exe"), Err(InvalidInput::NameControlCharacter));
+        assert_eq!(
+            TokenName::parse(&"é".repeat(101)),
+            Err(InvalidInput::NameTooLong)
+        );
+        assert_eq!(
+            TokenName::parse("a\u{0}b"),
+            Err(InvalidInput::NameControlCharacter)
+        );
+        assert_eq!(
+            TokenName::parse("abc\u{202E}gpj.exe"),
+            Err(InvalidInput::NameControlCharacter)
+        );
         assert!(TokenName::parse("<img src=x onerror=alert(1)>").is_ok());
     }
 
@@ -243,10 +259,26 @@ mod tests {
         let email = Email::parse(" Ada@Example.COM ").unwrap();
         assert_eq!(email.as_str(), "ada@example.com");
         let id = UserId::for_email(&email);
-        assert_eq!(id, UserId::for_email(&Email::parse("ada@example.com").unwrap()));
+        assert_eq!(
+            id,
+            UserId::for_email(&Email::parse("ada@example.com").unwrap())
+        );
         assert_eq!(UserId::parse(id.as_str()), Some(id));
-        for bad in ["", "ada", "@example.com", "ada@", "a@b@c", "a b@c.d", "a@.c", "a..b@c"] {
-            assert_eq!(Email::parse(bad), Err(InvalidInput::EmailMalformed), "{bad}");
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "a@b@c",
+            "a b@c.d",
+            "a@.c",
+            "a..b@c",
+        ] {
+            assert_eq!(
+                Email::parse(bad),
+                Err(InvalidInput::EmailMalformed),
+                "{bad}"
+            );
         }
     }
 

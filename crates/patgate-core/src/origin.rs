@@ -97,7 +97,10 @@ mod tests {
         assert_eq!(signature.len(), 64);
         assert!(request().verify(secret, &signature));
         assert!(!request().verify(b"other", &signature));
-        let moved = SignedRequest { path_and_query: "/v1/other", ..request() };
+        let moved = SignedRequest {
+            path_and_query: "/v1/other",
+            ..request()
+        };
         assert!(!moved.verify(secret, &signature));
         assert!(!request().verify(secret, "zz"));
     }

@@ -93,7 +93,10 @@ mod tests {
     #[test]
     fn unknown_versions_and_shapes_are_explicit_errors() {
         let newer = sample().encode().replacen("\"v\":1", "\"v\":2", 1);
-        assert_eq!(TokenRecord::decode(&newer), Err(RecordError::UnsupportedVersion(2)));
+        assert_eq!(
+            TokenRecord::decode(&newer),
+            Err(RecordError::UnsupportedVersion(2))
+        );
         let extra = sample().encode().replacen('{', "{\"admin\":true,", 1);
         assert_eq!(TokenRecord::decode(&extra), Err(RecordError::Malformed));
         assert_eq!(TokenRecord::decode("not json"), Err(RecordError::Malformed));

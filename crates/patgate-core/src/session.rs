@@ -80,7 +80,9 @@ impl Drop for NewSession {
 
 impl core::fmt::Debug for NewSession {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("NewSession").field("key", &self.key).finish_non_exhaustive()
+        f.debug_struct("NewSession")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -113,7 +115,10 @@ pub fn presented_session(cookie_header: Option<&str>) -> Option<PresentedSession
     if !hex::is_lower_hex(secret, SECRET_HEX_LEN) {
         return None;
     }
-    Some(PresentedSession { user_id: UserId::parse(user_id)?, key: SessionKey::of_secret(secret) })
+    Some(PresentedSession {
+        user_id: UserId::parse(user_id)?,
+        key: SessionKey::of_secret(secret),
+    })
 }
 
 /// What the ledger stores per session, under its [`SessionKey`].
@@ -134,7 +139,12 @@ pub enum SessionEnded {
 
 impl SessionRecord {
     pub fn new(user_id: UserId, email: Email, now: Timestamp) -> Self {
-        Self { user_id, email, created_at: now, last_seen_at: now }
+        Self {
+            user_id,
+            email,
+            created_at: now,
+            last_seen_at: now,
+        }
     }
 
     /// Checks both timeouts at `now`.
@@ -173,7 +183,10 @@ mod tests {
         let header = session.set_cookie_header();
         assert!(header.starts_with("__Host-patgate_session=usr_"));
         assert!(header.contains("; Path=/; Secure; HttpOnly; SameSite=Strict"));
-        let cookie = alloc::format!("theme=dark; {SESSION_COOKIE_NAME}={}", cookie_value_of(&session));
+        let cookie = alloc::format!(
+            "theme=dark; {SESSION_COOKIE_NAME}={}",
+            cookie_value_of(&session)
+        );
         let presented = presented_session(Some(&cookie)).unwrap();
         assert_eq!(presented.user_id, user_id);
         assert_eq!(&presented.key, session.key());
@@ -203,10 +216,16 @@ mod tests {
         let mut record = SessionRecord::new(user_id, email, start);
         let later = |s| start.saturating_add_seconds(s);
         assert_eq!(record.check(later(IDLE_TIMEOUT_SECONDS - 1)), Ok(()));
-        assert_eq!(record.check(later(IDLE_TIMEOUT_SECONDS)), Err(SessionEnded::Idle));
+        assert_eq!(
+            record.check(later(IDLE_TIMEOUT_SECONDS)),
+            Err(SessionEnded::Idle)
+        );
         record.last_seen_at = later(ABSOLUTE_TIMEOUT_SECONDS - 60);
         assert_eq!(record.check(later(ABSOLUTE_TIMEOUT_SECONDS - 1)), Ok(()));
-        assert_eq!(record.check(later(ABSOLUTE_TIMEOUT_SECONDS)), Err(SessionEnded::Absolute));
+        assert_eq!(
+            record.check(later(ABSOLUTE_TIMEOUT_SECONDS)),
+            Err(SessionEnded::Absolute)
+        );
     }
 
     proptest! {

@@ -75,8 +75,18 @@ impl Timestamp {
                 d.is_ascii_digit().then(|| acc * 10 + u64::from(d - b'0'))
             })
         };
-        let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'Z')];
-        if separators.iter().any(|&(at, want)| bytes.get(at) != Some(&want)) {
+        let separators = [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'Z'),
+        ];
+        if separators
+            .iter()
+            .any(|&(at, want)| bytes.get(at) != Some(&want))
+        {
             return None;
         }
         let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
@@ -89,7 +99,9 @@ impl Timestamp {
             return None;
         }
         let days = days_from_civil(year, month, day);
-        Some(Self(days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second))
+        Some(Self(
+            days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second,
+        ))
     }
 }
 
@@ -123,16 +135,6 @@ impl fmt::Display for Timestamp {
     }
 }
 
-impl Serialize for RenderedTimestamp {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&self.0)
-    }
-}
-
-/// A timestamp that serializes as its RFC 3339 string, for API responses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RenderedTimestamp(pub Timestamp);
-
 fn is_leap(year: u64) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
@@ -156,7 +158,11 @@ fn civil_from_days(days_since_epoch: u64) -> (u64, u64, u64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
     let year = year_of_era + era * 400 + u64::from(month <= 2);
     (year, month, day)
 }
@@ -189,11 +195,22 @@ mod tests {
     fn rejects_out_of_range_and_malformed() {
         assert!(Timestamp::from_unix_seconds(Timestamp::MAX.0 + 1).is_err());
         assert_eq!(Timestamp::MAX.saturating_add_days(u64::MAX), Timestamp::MAX);
-        for bad in ["", "2026-02-30T00:00:00Z", "2026-11-23T24:00:00Z", "2026-11-23 08:00:00Z"] {
+        for bad in [
+            "",
+            "2026-02-30T00:00:00Z",
+            "2026-11-23T24:00:00Z",
+            "2026-11-23 08:00:00Z",
+        ] {
             assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
         }
-        assert_eq!(Timestamp::from_unix_millis_clamped(f64::NAN), Timestamp::UNIX_EPOCH);
-        assert_eq!(Timestamp::from_unix_millis_clamped(f64::INFINITY), Timestamp::MAX);
+        assert_eq!(
+            Timestamp::from_unix_millis_clamped(f64::NAN),
+            Timestamp::UNIX_EPOCH
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis_clamped(f64::INFINITY),
+            Timestamp::MAX
+        );
     }
 
     proptest! {

@@ -6,6 +6,7 @@
 use alloc::string::String;
 use core::fmt;
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
@@ -52,8 +53,12 @@ impl fmt::Display for TokenFormatError {
         f.write_str(match self {
             Self::Prefix => "a token starts with \"pat_\"",
             Self::Length => "a token is \"pat_\" followed by exactly 64 characters",
-            Self::Alphabet => "a token contains only the characters 0-9, A-Z and a-z after \"pat_\"",
-            Self::Checksum => "the token's checksum does not match: it was probably mistyped or truncated",
+            Self::Alphabet => {
+                "a token contains only the characters 0-9, A-Z and a-z after \"pat_\""
+            }
+            Self::Checksum => {
+                "the token's checksum does not match: it was probably mistyped or truncated"
+            }
         })
     }
 }
@@ -203,7 +208,8 @@ fn base62_digit(value: u8) -> u8 {
 
 /// Lowercase hex SHA-256 of the whole token string, `pat_` included: the only form in which a
 /// token is ever stored.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct StorageKey(String);
 
 impl StorageKey {
@@ -211,8 +217,27 @@ impl StorageKey {
         Self(hex::encode(&Sha256::digest(token.as_bytes())))
     }
 
+    /// Accepts a key as stored: exactly 64 lowercase hex digits.
+    pub fn parse(text: &str) -> Option<Self> {
+        hex::is_lower_hex(text, 64).then(|| Self(String::from(text)))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for StorageKey {
+    type Error = &'static str;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or("malformed storage key")
+    }
+}
+
+impl From<StorageKey> for String {
+    fn from(key: StorageKey) -> Self {
+        key.0
     }
 }
 
@@ -245,13 +270,25 @@ mod tests {
         let check = |input: &str, expected| assert_eq!(UntrustedToken::parse(input), Err(expected));
         check("", TokenFormatError::Prefix);
         check("pat", TokenFormatError::Prefix);
-        check(&REFERENCE_TOKEN.replacen("pat_", "PAT_", 1), TokenFormatError::Prefix);
-        check(&REFERENCE_TOKEN.replacen("pat_", "pat-", 1), TokenFormatError::Prefix);
+        check(
+            &REFERENCE_TOKEN.replacen("pat_", "PAT_", 1),
+            TokenFormatError::Prefix,
+        );
+        check(
+            &REFERENCE_TOKEN.replacen("pat_", "pat-", 1),
+            TokenFormatError::Prefix,
+        );
         check("pat_", TokenFormatError::Length);
         check(&REFERENCE_TOKEN[..67], TokenFormatError::Length);
         check(&[REFERENCE_TOKEN, "A"].concat(), TokenFormatError::Length);
-        check(&REFERENCE_TOKEN.replacen('m', "-", 1), TokenFormatError::Alphabet);
-        check(&REFERENCE_TOKEN.replacen("mavz", "mavy", 1), TokenFormatError::Checksum);
+        check(
+            &REFERENCE_TOKEN.replacen('m', "-", 1),
+            TokenFormatError::Alphabet,
+        );
+        check(
+            &REFERENCE_TOKEN.replacen("mavz", "mavy", 1),
+            TokenFormatError::Checksum,
+        );
     }
 
     #[test]
@@ -259,14 +296,20 @@ mod tests {
         let mut input = String::from("pat_é");
         input.push_str(&"a".repeat(62));
         assert_eq!(input.len(), TOKEN_LEN);
-        assert_eq!(UntrustedToken::parse(&input), Err(TokenFormatError::Alphabet));
+        assert_eq!(
+            UntrustedToken::parse(&input),
+            Err(TokenFormatError::Alphabet)
+        );
         assert_eq!(hint_of("pat_ééééééé"), "pat_éééé");
     }
 
     #[test]
     fn generation_needs_enough_accepted_bytes() {
         let all_rejected: Vec<u8> = [255u8; 200].to_vec();
-        assert_eq!(generate(&all_rejected).map(|_| ()), Err(InsufficientRandomness));
+        assert_eq!(
+            generate(&all_rejected).map(|_| ()),
+            Err(InsufficientRandomness)
+        );
         let zeros = [0u8; RANDOM_LEN];
         let token = generate(&zeros).unwrap();
         assert_eq!(

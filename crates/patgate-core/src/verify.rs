@@ -98,7 +98,10 @@ mod tests {
         let token = UntrustedToken::parse(TOKEN).unwrap();
         let principal = verify(token, record(Some(200)), at(199)).unwrap();
         assert_eq!(principal.token_name().as_str(), "CI");
-        assert_eq!(verify(token, record(Some(200)), at(200)), Err(VerifyError::Expired));
+        assert_eq!(
+            verify(token, record(Some(200)), at(200)),
+            Err(VerifyError::Expired)
+        );
         assert!(verify(token, record(None), Timestamp::MAX).is_ok());
     }
 }

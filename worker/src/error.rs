@@ -1,0 +1,194 @@
+//! The Worker's one error type and the one place where errors become HTTP answers.
+//!
+//! Internal detail (storage messages, record contents) never reaches a client: it is logged
+//! by the caller and the client gets a fixed message.
+
+use std::fmt;
+
+use patgate_core::bearer::AuthorizationError;
+
+/// The realm named in every bearer challenge.
+pub const REALM: &str = "patgate";
+/// Seconds a client should wait after a 503.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// No bearer credentials (or another scheme) on a PAT-protected route.
+    BearerRequired,
+    /// The Authorization header could not be read (RFC 6750 `invalid_request`).
+    InvalidAuthorization(AuthorizationError),
+    /// Malformed, mistyped, unknown, expired or deleted token: one answer for all.
+    InvalidToken,
+    /// A PAT was presented where only a browser session is accepted.
+    TokensCannotManageTokens,
+    /// A console request without a valid session.
+    NotSignedIn,
+    /// A state-changing console request that failed the CSRF defences.
+    CrossSiteRequest(&'static str),
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    /// The request body was refused; the message says why.
+    InvalidBody(String),
+    NotFound,
+    MethodNotAllowed(&'static str),
+    /// The user already has the maximum number of tokens.
+    TokenLimitReached,
+    /// The token store or ledger failed: fail closed.
+    StoreUnavailable,
+    /// The origin API could not be reached.
+    OriginUnreachable,
+    /// Forwarding is configured without its signing secret.
+    GatewayMisconfigured,
+    /// The runtime failed in a way the client cannot fix (logged, never described).
+    Internal,
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(error: worker::Error) -> Self {
+        crate::log::error(&format!("runtime error: {error}"));
+        Self::Internal
+    }
+}
+
+/// Everything an error response consists of, independent of the HTTP library.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorResponse {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl ApiError {
+    pub fn to_response_parts(&self) -> ErrorResponse {
+        let bearer = |error: Option<&str>| match error {
+            None => format!("Bearer realm=\"{REALM}\""),
+            Some(code) => format!("Bearer realm=\"{REALM}\", error=\"{code}\""),
+        };
+        let (status, code, message, headers): (u16, &'static str, String, Vec<_>) = match self {
+            Self::BearerRequired => (
+                401,
+                "unauthorized",
+                "authentication required: send Authorization: Bearer <token>".into(),
+                vec![("WWW-Authenticate", bearer(None))],
+            ),
+            Self::InvalidAuthorization(reason) => (
+                400,
+                "invalid_request",
+                reason.to_string(),
+                vec![("WWW-Authenticate", bearer(Some("invalid_request")))],
+            ),
+            Self::InvalidToken => (
+                401,
+                "invalid_token",
+                "the access token is invalid, expired or revoked".into(),
+                vec![("WWW-Authenticate", bearer(Some("invalid_token")))],
+            ),
+            Self::TokensCannotManageTokens => (
+                403,
+                "insufficient_scope",
+                "personal access tokens cannot manage tokens; sign in to the console instead"
+                    .into(),
+                vec![("WWW-Authenticate", bearer(Some("insufficient_scope")))],
+            ),
+            Self::NotSignedIn => (
+                401,
+                "unauthenticated",
+                "sign in to the console first".into(),
+                vec![],
+            ),
+            Self::CrossSiteRequest(why) => (403, "forbidden", (*why).into(), vec![]),
+            Self::UnsupportedMediaType => (
+                415,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json".into(),
+                vec![],
+            ),
+            Self::PayloadTooLarge => (
+                413,
+                "payload_too_large",
+                "request bodies are limited to 16 KB".into(),
+                vec![],
+            ),
+            Self::InvalidBody(message) => (400, "invalid_request", message.clone(), vec![]),
+            Self::NotFound => (404, "not_found", "no such resource".into(), vec![]),
+            Self::MethodNotAllowed(allow) => (
+                405,
+                "method_not_allowed",
+                format!("this resource accepts {allow}"),
+                vec![("Allow", (*allow).to_owned())],
+            ),
+            Self::TokenLimitReached => (
+                409,
+                "token_limit_reached",
+                format!(
+                    "you already have {} tokens; delete unused ones first",
+                    crate::ledger::MAX_TOKENS_PER_USER
+                ),
+                vec![],
+            ),
+            Self::StoreUnavailable => (
+                503,
+                "temporarily_unavailable",
+                "the token service is temporarily unavailable; retry shortly".into(),
+                vec![("Retry-After", RETRY_AFTER_SECONDS.to_string())],
+            ),
+            Self::OriginUnreachable => (
+                502,
+                "bad_gateway",
+                "the API origin could not be reached".into(),
+                vec![],
+            ),
+            Self::GatewayMisconfigured => (
+                500,
+                "misconfigured",
+                "the gateway is not configured to forward".into(),
+                vec![],
+            ),
+            Self::Internal => (500, "internal_error", "internal error".into(), vec![]),
+        };
+        ErrorResponse {
+            status,
+            code,
+            message,
+            headers,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = self.to_response_parts();
+        write!(f, "{} {}: {}", parts.status, parts.code, parts.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_failures_are_503_with_retry_after_never_401() {
+        let parts = ApiError::StoreUnavailable.to_response_parts();
+        assert_eq!(parts.status, 503);
+        assert!(parts.headers.contains(&("Retry-After", "5".to_owned())));
+    }
+
+    #[test]
+    fn bearer_challenges_follow_rfc_6750() {
+        let bare = ApiError::BearerRequired.to_response_parts();
+        assert_eq!(
+            bare.headers,
+            vec![("WWW-Authenticate", "Bearer realm=\"patgate\"".into())]
+        );
+        let invalid = ApiError::InvalidToken.to_response_parts();
+        assert_eq!(
+            invalid.headers,
+            vec![(
+                "WWW-Authenticate",
+                "Bearer realm=\"patgate\", error=\"invalid_token\"".into()
+            )]
+        );
+    }
+}
