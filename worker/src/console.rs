@@ -20,6 +20,8 @@ use crate::ledger_object::{self, SystemEntropy};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Beyond this, an oversized body is no longer drained before answering 413.
+const MAX_DRAINED_BYTES: usize = 1024 * 1024;
 /// The custom header that forces a CORS preflight on cross-origin requests.
 pub const CSRF_HEADER: (&str, &str) = ("X-Requested-With", "patgate-console");
 
@@ -71,14 +73,28 @@ async fn read_body(req: &mut Request) -> Result<String, ApiError> {
         return Err(ApiError::PayloadTooLarge);
     }
     let mut body = Vec::new();
+    let mut too_large = false;
+    let mut seen = 0usize;
     if req.inner().body().is_some() {
         let mut stream = req.stream()?;
         while let Some(chunk) = stream.next().await {
-            body.extend_from_slice(&chunk?);
-            if body.len() > MAX_BODY_BYTES {
-                return Err(ApiError::PayloadTooLarge);
+            let chunk = chunk?;
+            seen = seen.saturating_add(chunk.len());
+            // Keep reading (and discarding) a while after the limit, so that the client can
+            // finish sending and read our 413 instead of seeing its connection cut.
+            if seen > MAX_BODY_BYTES {
+                too_large = true;
+                body.clear();
+                if seen > MAX_DRAINED_BYTES {
+                    break;
+                }
+            } else {
+                body.extend_from_slice(&chunk);
             }
         }
+    }
+    if too_large {
+        return Err(ApiError::PayloadTooLarge);
     }
     String::from_utf8(body).map_err(|_| ApiError::InvalidBody("the body must be UTF-8 JSON".into()))
 }
