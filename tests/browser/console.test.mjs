@@ -1,0 +1,232 @@
+// The console in a real browser: Debian's chromium driven by playwright-core.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { ROOT, startWorker, verify } from '../e2e/harness.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const LAUNCH = {
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+};
+
+/** Runs axe-core in the page; fails on any serious or critical violation. */
+async function assertAccessible(page, label) {
+  await page.evaluate(AXE_SOURCE);
+  const results = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ['violations'] }));
+  const serious = results.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
+  assert.deepEqual(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], label);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+describe('web console', () => {
+  let worker;
+  let browser;
+  before(async () => {
+    worker = await startWorker();
+    browser = await chromium.launch(LAUNCH);
+  });
+  after(async () => {
+    await browser?.close();
+    await worker?.stop();
+  });
+
+  async function newPage(options = {}) {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 850 }, ...options });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: worker.base });
+    const page = await context.newPage();
+    const problems = [];
+    // Expected API refusals (401 before sign-in) are logged by the browser as resource errors;
+    // anything else, CSP violations included, is a problem.
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('dialog', (dialog) => { problems.push(`unexpected browser dialog: ${dialog.message()}`); dialog.dismiss(); });
+    return { context, page, problems };
+  }
+
+  async function signIn(page, email) {
+    await page.goto(`${worker.base}/console/`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByRole('button', { name: 'Sign in (local development)' }).click();
+    await page.getByRole('heading', { name: 'Personal access tokens' }).waitFor();
+  }
+
+  test('sign in, create, copy, use, rename, re-date, delete: the token is refused', async () => {
+    const { context, page, problems } = await newPage();
+    await page.goto(`${worker.base}/console`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await assertAccessible(page, 'sign-in');
+    await shot(page, '01-sign-in');
+
+    await signIn(page, 'browser@example.com');
+    await page.getByRole('heading', { name: 'No tokens yet' }).waitFor();
+    await assertAccessible(page, 'empty state');
+    await shot(page, '02-empty');
+
+    await page.getByRole('button', { name: 'Generate new token' }).click();
+    const createDialog = page.getByRole('dialog', { name: 'New personal access token' });
+    await createDialog.getByLabel('Name').fill('GitHub Actions');
+    await createDialog.getByLabel('Expiration').selectOption('7');
+    await assertAccessible(page, 'create dialog');
+    await createDialog.getByRole('button', { name: 'Generate token' }).click();
+
+    const shown = page.getByRole('dialog', { name: 'Your new token' });
+    await shown.waitFor();
+    const token = await shown.getByLabel('Token “GitHub Actions”').inputValue();
+    assert.match(token, /^pat_[0-9A-Za-z]{64}$/);
+    await assert.doesNotReject(shown.getByText('You will not be able to see it again').waitFor());
+    const snippets = await shown.locator('pre').allTextContents();
+    assert.deepEqual(snippets, [
+      `reis auth login --api ${worker.base} --token ${token}`,
+      `export REIS_API_URL=${worker.base}\nexport REIS_API_TOKEN=${token}`,
+      `Authorization: Bearer ${token}`,
+    ]);
+    await shown.getByRole('button', { name: 'Copy token' }).click();
+    await shown.getByText('Copied').first().waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
+    await assertAccessible(page, 'token shown once');
+    await shot(page, '03-token-shown-once');
+    await shown.getByRole('button', { name: 'I have copied it' }).click();
+
+    const verified = await verify(worker.base, token);
+    assert.equal(verified.status, 200);
+    const row = page.locator('tr', { hasText: 'GitHub Actions' });
+    await row.getByText(/Expires in 7 days/).waitFor();
+    assert.equal(await row.locator('code').textContent(), `${token.slice(0, 8)}…`);
+    await page.reload();
+    await page.locator('tr', { hasText: 'GitHub Actions' }).getByText(/ago|just now/).waitFor();
+    await assertAccessible(page, 'token list');
+    await shot(page, '04-list');
+
+    await page.getByRole('button', { name: 'Edit GitHub Actions' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit “GitHub Actions”' });
+    await edit.getByLabel('Name').fill('Deploy');
+    await edit.getByLabel(/Keep the current expiry/).uncheck();
+    await edit.getByLabel('Expiration').selectOption('never');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('tr', { hasText: 'Deploy' }).getByText('Never').waitFor();
+    const after = await (await verify(worker.base, token)).json();
+    assert.equal(after.token.name, 'Deploy');
+    assert.equal(after.token.expires_at, null);
+
+    await page.getByRole('button', { name: 'Delete Deploy' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete token' });
+    await confirm.getByText('“Deploy”').waitFor();
+    await confirm.getByText('stops working at once').waitFor();
+    await assertAccessible(page, 'delete confirmation');
+    await shot(page, '05-delete-confirm');
+    await confirm.getByRole('button', { name: 'Delete token' }).click();
+    await page.getByText('Deleted “Deploy”. It no longer works.').waitFor();
+    assert.equal((await verify(worker.base, token)).status, 401);
+
+    await page.locator('#user-menu summary').click();
+    await page.getByRole('link', { name: 'Activity' }).click();
+    await page.getByRole('heading', { name: 'Activity' }).waitFor();
+    const activity = await page.locator('ol.events').textContent();
+    for (const text of ['Deleted token “Deploy”', 'Changed expiry of “Deploy”', 'Renamed token “Deploy”', 'Created token “GitHub Actions”', 'Signed in']) {
+      assert.ok(activity.includes(text), text);
+    }
+    await assertAccessible(page, 'activity');
+    await shot(page, '06-activity');
+
+    await page.locator('#user-menu summary').click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You have signed out.').waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test('keyboard: dialogs take focus and give it back', async () => {
+    const { context, page, problems } = await newPage();
+    await signIn(page, 'keyboard@example.com');
+    const generate = page.getByRole('button', { name: 'Generate new token' });
+    await generate.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'New personal access token' });
+    await dialog.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id.startsWith('name')), true);
+    await page.keyboard.type('Local dev');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Generate new token');
+
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('Local dev');
+    await page.keyboard.press('Enter');
+    const shown = page.getByRole('dialog', { name: 'Your new token' });
+    await shown.waitFor();
+    await page.keyboard.press('Escape');
+    await shown.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Generate new token');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test('errors are shown, expired sessions return to sign-in, names render as text', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, 'errors@example.com');
+
+    await page.getByRole('button', { name: 'Generate new token' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New personal access token' });
+    await dialog.getByLabel('Name').fill('<img src=x onerror=alert(1)>');
+    await dialog.getByLabel('Expiration').selectOption('custom');
+    await dialog.getByLabel('Days until expiry (1–3650)').fill('4000');
+    await dialog.getByRole('button', { name: 'Generate token' }).click();
+    await dialog.getByText('Enter a whole number of days from 1 to 3650.').waitFor();
+    await dialog.getByLabel('Days until expiry (1–3650)').fill('3');
+
+    await page.route('**/console/api/tokens', (route) => (route.request().method() === 'POST'
+      ? route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"temporarily_unavailable","message":"the token service is temporarily unavailable; retry shortly"}' })
+      : route.fallback()));
+    await dialog.getByRole('button', { name: 'Generate token' }).click();
+    await dialog.getByText('the token service is temporarily unavailable; retry shortly').waitFor();
+    await page.unroute('**/console/api/tokens');
+    await dialog.getByRole('button', { name: 'Generate token' }).click();
+    await page.getByRole('dialog', { name: 'Your new token' }).getByRole('button', { name: 'I have copied it' }).click();
+    const cell = page.locator('.token-name');
+    assert.equal(await cell.textContent(), '<img src=x onerror=alert(1)>');
+    assert.equal(await page.locator('table img').count(), 0);
+    await page.locator('tr').getByText('Expires in 3 days').waitFor();
+
+    await context.clearCookies();
+    await page.locator('#user-menu summary').click();
+    await page.getByRole('link', { name: 'Activity' }).click();
+    await page.getByText('Your session has ended. Sign in again to continue.').waitFor();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await context.close();
+  });
+
+  test('phone width in the dark theme', async () => {
+    const { context, page, problems } = await newPage({ viewport: { width: 375, height: 740 }, colorScheme: 'dark' });
+    await signIn(page, 'phone@example.com');
+    await page.getByRole('button', { name: 'Generate new token' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New personal access token' });
+    await dialog.getByLabel('Name').fill('Phone');
+    await dialog.getByRole('button', { name: 'Generate token' }).click();
+    await page.getByRole('dialog', { name: 'Your new token' }).waitFor();
+    await shot(page, '07-phone-dark-token');
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 375, `page scrolls sideways: ${width}px`);
+    await assertAccessible(page, 'phone dark list');
+    await shot(page, '08-phone-dark-list');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+});
