@@ -91,6 +91,14 @@ mod tests {
     }
 
     #[test]
+    fn readme_example_signature() {
+        assert_eq!(
+            request().sign(b"origin-secret"),
+            "d0094b7663b171bd2bb865155dec777f9ed4dd4e24c82547deb3a53abe65c0ca"
+        );
+    }
+
+    #[test]
     fn signature_verifies_only_unchanged() {
         let secret = b"origin-secret";
         let signature = request().sign(secret);
