@@ -24,7 +24,7 @@ export async function freePort() {
  * Starts `wrangler dev` with the given `--var` settings. Returns { base, stateDir, stop }.
  * Development sign-in is on unless `devLogin: false`.
  */
-export async function startWorker({ vars = {}, devLogin = true } = {}) {
+export async function startWorker({ vars = {}, devLogin = true, config } = {}) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'patgate-state-'));
@@ -32,6 +32,7 @@ export async function startWorker({ vars = {}, devLogin = true } = {}) {
     'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
     '--persist-to', stateDir, '--log-level', 'warn',
   ];
+  if (config) args.push('--config', config);
   const allVars = devLogin ? { DEV_LOGIN: 'enabled', ...vars } : vars;
   for (const [name, value] of Object.entries(allVars)) args.push('--var', `${name}:${value}`);
   const child = spawn(join(ROOT, 'node_modules', '.bin', 'wrangler'), args, {
@@ -44,11 +45,12 @@ export async function startWorker({ vars = {}, devLogin = true } = {}) {
   child.stdout.on('data', (chunk) => { output += chunk; });
   child.stderr.on('data', (chunk) => { output += chunk; });
   const base = `http://localhost:${port}`;
+  const healthPath = config ? '/' : '/auth/v1/health';
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
     try {
-      const res = await fetch(`${base}/auth/v1/health`);
+      const res = await fetch(`${base}${healthPath}`);
       if (res.ok) break;
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {
@@ -60,6 +62,7 @@ export async function startWorker({ vars = {}, devLogin = true } = {}) {
   return {
     base,
     port,
+    processGroup: child.pid,
     stateDir,
     output: () => output,
     async stop() {
