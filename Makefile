@@ -10,7 +10,8 @@ WORKER_BUILD_VERSION := 0.8.7
 # The wasm-bindgen CLI must match the wasm-bindgen crate exactly: read it from Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
 
-CARGO_BIN := $(HOME)/.cargo/bin
+CARGO_HOME ?= $(HOME)/.cargo
+CARGO_BIN := $(CARGO_HOME)/bin
 NODE_BIN := $(CURDIR)/node_modules/.bin
 # With these set, worker-build downloads nothing (otherwise it fetches binaries from GitHub).
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen

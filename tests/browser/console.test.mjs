@@ -111,6 +111,7 @@ describe('web console', () => {
     assert.equal(await row.locator('code').textContent(), `${token.slice(0, 8)}…`);
     await page.reload();
     await page.locator('tr', { hasText: 'GitHub Actions' }).getByText(/ago|just now/).waitFor();
+    assert.ok(!(await page.locator('main').textContent()).includes('null'), 'no stray "null" on the page');
     await assertAccessible(page, 'token list');
     await shot(page, '04-list');
 

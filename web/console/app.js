@@ -69,7 +69,7 @@ async function attempt(action, { onError } = {}) {
 }
 
 function render(...nodes) {
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined));
 }
 
 function focusMain() {
@@ -119,6 +119,25 @@ function renderSignIn(message) {
 }
 
 // ---- dialogs -------------------------------------------------------------------------
+
+/** An inline error line for a form. */
+function formError() {
+  const element = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  return {
+    element,
+    show(text) { element.textContent = text; element.hidden = false; },
+    clear() { element.hidden = true; },
+  };
+}
+
+/** Runs an API action from a dialog: on success closes it and calls `done`, else shows why. */
+async function submitFromDialog(dialog, error, action, done) {
+  const result = await attempt(action, { onError: error.show });
+  if (result) {
+    dialog.close();
+    done(result);
+  }
+}
 
 /** Opens a modal dialog and returns focus to the opener when it closes. */
 function openDialog(titleText, content, { opener, onClose } = {}) {
@@ -200,16 +219,15 @@ function openCreateDialog(opener, onCreated) {
   const name = h('input', { id: nameId, name: 'name', required: true, maxlength: 100, list: listId, autocomplete: 'off', placeholder: 'e.g. GitHub Actions', 'aria-describedby': `${nameId}-hint` });
   const examples = h('datalist', { id: listId }, ['GitHub Actions', 'Local dev', 'Deploy script', 'Terraform'].map((v) => h('option', { value: v })));
   const expiry = expiryFields('30');
-  const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const error = formError();
   let dialog;
   const form = h('form', {
     novalidate: true,
     onsubmit: async (event) => {
       event.preventDefault();
-      error.hidden = true;
+      error.clear();
       if (!name.value.trim()) {
-        error.textContent = 'Enter a name, so you can tell this token apart later.';
-        error.hidden = false;
+        error.show('Enter a name, so you can tell this token apart later.');
         name.focus();
         return;
       }
@@ -217,18 +235,11 @@ function openCreateDialog(opener, onCreated) {
       try {
         days = expiry.value();
       } catch (problem) {
-        error.textContent = problem.message;
-        error.hidden = false;
+        error.show(problem.message);
         expiry.focusCustom();
         return;
       }
-      const created = await attempt(() => api.createToken(name.value, days), {
-        onError: (text) => { error.textContent = text; error.hidden = false; },
-      });
-      if (created) {
-        dialog.close();
-        onCreated(created);
-      }
+      await submitFromDialog(dialog, error, () => api.createToken(name.value, days), onCreated);
     },
   },
   h('div', { class: 'field' },
@@ -238,7 +249,7 @@ function openCreateDialog(opener, onCreated) {
     h('p', { class: 'muted small', id: `${nameId}-hint` }, 'What is this token for? For example “GitHub Actions” or “Local dev”.')),
   expiry.fields,
   h('p', { class: 'muted small' }, 'The token acts with your permissions. It cannot manage tokens.'),
-  error,
+  error.element,
   h('div', { class: 'actions' },
     h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, 'Cancel'),
     h('button', { type: 'submit', class: 'primary' }, 'Generate token')));
@@ -279,21 +290,20 @@ function openEditDialog(token, opener, onSaved) {
   const expiryBox = h('div', { hidden: true }, expiry.fields);
   keep.addEventListener('change', () => { expiryBox.hidden = keep.checked; });
   const current = describeExpiry(token.expires_at);
-  const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const error = formError();
   let dialog;
   const form = h('form', {
     novalidate: true,
     onsubmit: async (event) => {
       event.preventDefault();
-      error.hidden = true;
+      error.clear();
       const changes = {};
       if (name.value.trim() !== token.name) changes.name = name.value;
       if (!keep.checked) {
         try {
           changes.expires_in_days = expiry.value();
         } catch (problem) {
-          error.textContent = problem.message;
-          error.hidden = false;
+          error.show(problem.message);
           return;
         }
       }
@@ -301,20 +311,14 @@ function openEditDialog(token, opener, onSaved) {
         dialog.close();
         return;
       }
-      const saved = await attempt(() => api.updateToken(token.id, changes), {
-        onError: (text) => { error.textContent = text; error.hidden = false; },
-      });
-      if (saved) {
-        dialog.close();
-        onSaved(saved);
-      }
+      await submitFromDialog(dialog, error, () => api.updateToken(token.id, changes), onSaved);
     },
   },
   h('div', { class: 'field' }, h('label', { for: nameId }, 'Name'), name),
   h('div', { class: 'field checkbox' }, keep, h('label', { for: keep.id }, `Keep the current expiry (${current.text})`)),
   expiryBox,
   h('p', { class: 'muted small' }, 'A new expiry is counted from now. Changes apply at once.'),
-  error,
+  error.element,
   h('div', { class: 'actions' },
     h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, 'Cancel'),
     h('button', { type: 'submit', class: 'primary' }, 'Save changes')));
@@ -322,26 +326,18 @@ function openEditDialog(token, opener, onSaved) {
 }
 
 function openDeleteDialog(token, opener, onDeleted) {
-  const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const error = formError();
   let dialog;
   const content = h('div', {},
     h('p', {}, 'Delete the token ', h('strong', {}, `“${token.name}”`), ` (${token.hint}…)?`),
     h('p', { class: 'warning' }, 'Any pipeline, script or CLI using this token stops working at once. This cannot be undone.'),
-    error,
+    error.element,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'secondary', autofocus: true, onclick: () => dialog.close() }, 'Cancel'),
       h('button', {
         type: 'button',
         class: 'danger',
-        onclick: async () => {
-          const done = await attempt(() => api.deleteToken(token.id).then(() => true), {
-            onError: (text) => { error.textContent = text; error.hidden = false; },
-          });
-          if (done) {
-            dialog.close();
-            onDeleted();
-          }
-        },
+        onclick: () => submitFromDialog(dialog, error, () => api.deleteToken(token.id).then(() => true), onDeleted),
       }, 'Delete token')));
   dialog = openDialog('Delete token', content, { opener });
 }

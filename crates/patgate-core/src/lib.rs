@@ -36,3 +36,5 @@ extern crate std;
 
 #[cfg(test)]
 mod golden;
+#[cfg(test)]
+mod test_support;

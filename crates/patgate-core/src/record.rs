@@ -71,17 +71,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    pub(crate) fn sample() -> TokenRecord {
-        let email = Email::parse("ada@example.com").unwrap();
-        TokenRecord {
-            v: RECORD_VERSION,
-            token_id: TokenId::parse("tok_abcdefghij0123456789").unwrap(),
-            user_id: UserId::for_email(&email),
-            email,
-            name: TokenName::parse("CI").unwrap(),
-            created_at: Timestamp::from_unix_seconds(1_700_000_000).unwrap(),
-            expires_at: None,
-        }
+    fn sample() -> TokenRecord {
+        crate::test_support::record(None)
     }
 
     #[test]

@@ -72,22 +72,9 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::RECORD_VERSION;
+    use crate::test_support::record;
 
     const TOKEN: &str = "pat_mavzfVABqZ5YsOOlB1f46RfHk7hp3ILTgK2y3mH3UqtmaFCrvkUb7keKpQ4Fhj1P";
-
-    fn record(expires_at: Option<u64>) -> TokenRecord {
-        let email = Email::parse("ada@example.com").unwrap();
-        TokenRecord {
-            v: RECORD_VERSION,
-            token_id: TokenId::parse("tok_abcdefghij0123456789").unwrap(),
-            user_id: UserId::for_email(&email),
-            email,
-            name: TokenName::parse("CI").unwrap(),
-            created_at: Timestamp::from_unix_seconds(100).unwrap(),
-            expires_at: expires_at.map(|s| Timestamp::from_unix_seconds(s).unwrap()),
-        }
-    }
 
     fn at(seconds: u64) -> Timestamp {
         Timestamp::from_unix_seconds(seconds).unwrap()
