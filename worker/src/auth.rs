@@ -5,7 +5,7 @@
 //! authentication answer: it becomes 503.
 
 use patgate_core::bearer::{bearer_credential, AuthorizationError};
-use patgate_core::record::TokenRecord;
+use patgate_core::record::StoredRecord;
 use patgate_core::time::Timestamp;
 use patgate_core::token::UntrustedToken;
 use patgate_core::verify::{verify, Principal};
@@ -24,7 +24,8 @@ pub async fn authenticate<S: TokenStore>(
         AuthorizationError::Malformed(_) => ApiError::InvalidAuthorization(error),
     })?;
     let token = UntrustedToken::parse(credential).map_err(|_| ApiError::InvalidToken)?;
-    let stored = store.get(&token.storage_key()).await.map_err(|error| {
+    let key = token.storage_key();
+    let stored = store.get(key).await.map_err(|error| {
         log::error(&format!(
             "token lookup failed for {}…: {error}",
             token.hint()
@@ -34,48 +35,37 @@ pub async fn authenticate<S: TokenStore>(
     let Some(json) = stored else {
         return Err(ApiError::InvalidToken);
     };
-    let record = TokenRecord::decode(&json).map_err(|error| {
+    let stored = StoredRecord::decode(key.clone(), &json).map_err(|error| {
         log::error(&format!("unusable record for {}…: {error}", token.hint()));
         ApiError::StoreUnavailable
     })?;
-    verify(token, record, now).map_err(|_| ApiError::InvalidToken)
+    verify(token, stored, now).map_err(|_| ApiError::InvalidToken)
 }
 
 #[cfg(test)]
 mod tests {
     use futures_executor::block_on;
     use patgate_core::bearer::MalformedReason;
-    use patgate_core::identity::{Email, TokenId, TokenName, UserId};
-    use patgate_core::record::RECORD_VERSION;
-    use patgate_core::token::generate;
 
     use super::*;
     use crate::store::memory::{Faults, MemoryTokenStore};
+    use crate::testing::{at, token, START};
+    use patgate_core::test_support::record;
 
-    const NOW: u64 = 1_800_000_000;
+    const NOW: u64 = START + 10;
 
     fn now() -> Timestamp {
-        Timestamp::from_unix_seconds(NOW).unwrap()
+        at(10)
     }
 
     /// A store holding one token, and that token's Authorization header.
     fn store_with_token(expires_at: Option<u64>) -> (MemoryTokenStore, String) {
-        let token = generate(&[42u8; 96]).unwrap();
-        let email = Email::parse("ada@example.com").unwrap();
-        let record = TokenRecord {
-            v: RECORD_VERSION,
-            token_id: TokenId::parse("tok_abcdefghij0123456789").unwrap(),
-            user_id: UserId::for_email(&email),
-            email,
-            name: TokenName::parse("CI").unwrap(),
-            created_at: Timestamp::from_unix_seconds(NOW - 10).unwrap(),
-            expires_at: expires_at.map(|s| Timestamp::from_unix_seconds(s).unwrap()),
-        };
+        let token = token();
         let store = MemoryTokenStore::default();
         store
             .records
             .borrow_mut()
-            .insert(token.storage_key().to_string(), record.encode());
+            .insert(token.storage_key().to_string(), record(expires_at).encode());
         (store, format!("Bearer {}", token.as_str()))
     }
 

@@ -1,4 +1,6 @@
-//! The PAT-protected side: `GET /auth/v1/verify` and forwarding every API path to the origin.
+//! The PAT-protected side, as plain logic: the answer of `GET /auth/v1/verify`, the echo that
+//! stands in for an origin in local development, the request forwarded to the origin (which
+//! headers pass, and the signature), and when a use is worth reporting as "last used".
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -7,53 +9,37 @@ use patgate_core::origin::SignedRequest;
 use patgate_core::time::Timestamp;
 use patgate_core::verify::Principal;
 use serde_json::json;
-use wasm_bindgen::JsValue;
-use worker::{Context, Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response};
 
-use crate::auth::authenticate;
+use crate::config::OriginTarget;
 use crate::error::ApiError;
-use crate::http;
-use crate::kv::KvTokenStore;
-use crate::ledger::{Command, LAST_USED_INTERVAL_SECONDS};
-use crate::ledger_object::{self, now};
-use crate::log;
+use crate::http::Reply;
+use crate::ledger::LAST_USED_INTERVAL_SECONDS;
 
 /// Request headers never passed to the origin: credentials, identity claims only the gateway
 /// may make, and hop-by-hop headers.
-fn is_stripped_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.starts_with("x-auth-")
-        || matches!(
-            name.as_str(),
-            "authorization"
-                | "cookie"
-                | "host"
-                | "connection"
-                | "keep-alive"
-                | "proxy-authorization"
-                | "proxy-authenticate"
-                | "proxy-connection"
-                | "te"
-                | "trailer"
-                | "transfer-encoding"
-                | "upgrade"
-        )
+pub fn is_stripped_header(name: &str) -> bool {
+    const STRIPPED: [&str; 12] = [
+        "authorization",
+        "cookie",
+        "host",
+        "connection",
+        "keep-alive",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ];
+    let claims_identity = name
+        .get(..7)
+        .is_some_and(|start| start.eq_ignore_ascii_case("x-auth-"));
+    claims_identity || STRIPPED.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 
-async fn authenticate_request(
-    req: &Request,
-    env: &Env,
-) -> Result<(Principal, Timestamp), ApiError> {
-    let now = now();
-    let authorization = req.headers().get("Authorization")?;
-    let principal = authenticate(authorization.as_deref(), &KvTokenStore::new(env), now).await?;
-    Ok((principal, now))
-}
-
-pub async fn verify(req: Request, env: Env, ctx: Context) -> Result<Response, ApiError> {
-    let (principal, now) = authenticate_request(&req, &env).await?;
-    note_use(&principal, &req, &env, &ctx, now);
-    http::json(
+pub fn verify_reply(principal: &Principal) -> Result<Reply, ApiError> {
+    Reply::json(
         200,
         &json!({
             "user": { "id": principal.user_id(), "email": principal.email() },
@@ -67,77 +53,66 @@ pub async fn verify(req: Request, env: Env, ctx: Context) -> Result<Response, Ap
     )
 }
 
-pub async fn forward(req: Request, env: Env, ctx: Context) -> Result<Response, ApiError> {
-    let (principal, now) = authenticate_request(&req, &env).await?;
-    note_use(&principal, &req, &env, &ctx, now);
-    let url = req.url()?;
-    let path_and_query = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    };
-    let origin = env
-        .var("ORIGIN_URL")
-        .map(|v| v.to_string())
-        .unwrap_or_default();
-    if origin.is_empty() {
-        return echo(&req, &principal, &path_and_query);
-    }
-    let secret = env
-        .secret("ORIGIN_SHARED_SECRET")
-        .map(|s| s.to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            log::error("ORIGIN_URL is set but ORIGIN_SHARED_SECRET is not: refusing to forward");
-            ApiError::GatewayMisconfigured
-        })?;
-
-    let method = req.method();
-    let signed = SignedRequest {
-        timestamp: now.unix_seconds(),
-        method: method.as_ref(),
-        path_and_query: &path_and_query,
-        user_id: principal.user_id().as_str(),
-        token_id: principal.token_id().as_str(),
-    };
-    let headers = Headers::new();
-    for (name, value) in req.headers().entries() {
-        if !is_stripped_header(&name) {
-            headers.append(&name, &value)?;
-        }
-    }
-    headers.set("X-Auth-User-Id", signed.user_id)?;
-    headers.set("X-Auth-Token-Id", signed.token_id)?;
-    headers.set("X-Auth-Timestamp", &signed.timestamp.to_string())?;
-    headers.set("X-Auth-Signature", &signed.sign(secret.as_bytes()))?;
-
-    let mut init = RequestInit::new();
-    init.with_method(method.clone())
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
-    // Stream the body through rather than buffering it.
-    if let Some(body) = req.inner().body() {
-        init.with_body(Some(JsValue::from(body)));
-    }
-    let target = format!("{}{path_and_query}", origin.trim_end_matches('/'));
-    let upstream = Request::new_with_init(&target, &init)?;
-    Fetch::Request(upstream).send().await.map_err(|error| {
-        log::error(&format!("origin fetch failed: {error}"));
-        ApiError::OriginUnreachable
-    })
-}
-
 /// Without an origin (local development), show what the origin would have been told.
-fn echo(req: &Request, principal: &Principal, path_and_query: &str) -> Result<Response, ApiError> {
-    http::json(
+pub fn echo_reply(
+    method: &str,
+    path_and_query: &str,
+    principal: &Principal,
+) -> Result<Reply, ApiError> {
+    Reply::json(
         200,
         &json!({
             "echo": "ORIGIN_URL is not set, so patgate answers in place of the origin API",
             "user": { "id": principal.user_id(), "email": principal.email() },
             "token": { "id": principal.token_id(), "name": principal.token_name() },
-            "request": { "method": req.method().to_string(), "path": path_and_query },
+            "request": { "method": method, "path": path_and_query },
         }),
     )
+}
+
+/// Everything about a forwarded request except its body, which is streamed separately.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Forward {
+    /// The client's request as the origin should see it: its own headers minus the stripped
+    /// ones, plus the gateway's identity headers and their signature.
+    pub fn plan<'h>(
+        method: &str,
+        path_and_query: &str,
+        client_headers: impl IntoIterator<Item = (&'h str, &'h str)>,
+        principal: &Principal,
+        target: &OriginTarget,
+        now: Timestamp,
+    ) -> Self {
+        let signed = SignedRequest {
+            timestamp: now.unix_seconds(),
+            method,
+            path_and_query,
+            user_id: principal.user_id().as_str(),
+            token_id: principal.token_id().as_str(),
+        };
+        let mut headers: Vec<(String, String)> = client_headers
+            .into_iter()
+            .filter(|(name, _)| !is_stripped_header(name))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        headers.extend([
+            ("X-Auth-User-Id".to_owned(), signed.user_id.to_owned()),
+            ("X-Auth-Token-Id".to_owned(), signed.token_id.to_owned()),
+            ("X-Auth-Timestamp".to_owned(), signed.timestamp.to_string()),
+            ("X-Auth-Signature".to_owned(), signed.sign(target.secret())),
+        ]);
+        Self {
+            method: method.to_owned(),
+            url: format!("{}{path_and_query}", target.base_url()),
+            headers,
+        }
+    }
 }
 
 thread_local! {
@@ -147,7 +122,8 @@ thread_local! {
 }
 const LAST_REPORTED_CAPACITY: usize = 10_000;
 
-fn due_for_report(token_id: &str, now: Timestamp) -> bool {
+/// Whether this use of the token should be reported to its ledger now (and notes that it is).
+pub fn due_for_report(token_id: &str, now: Timestamp) -> bool {
     LAST_REPORTED.with(|reported| {
         let mut reported = reported.borrow_mut();
         let due = reported
@@ -163,45 +139,12 @@ fn due_for_report(token_id: &str, now: Timestamp) -> bool {
     })
 }
 
-/// Cloudflare's location for this request ("AMS, NL"), when the runtime provides it.
-fn place_of(req: &Request) -> Option<String> {
-    let cf = js_sys::Reflect::get(req.inner(), &JsValue::from_str("cf")).ok()?;
-    let field = |name: &str| {
-        js_sys::Reflect::get(&cf, &JsValue::from_str(name))
-            .ok()
-            .and_then(|v| v.as_string())
-            .filter(|v| {
-                !v.is_empty() && v.len() <= 16 && v.chars().all(|c| c.is_ascii_alphanumeric())
-            })
-    };
-    match (field("colo"), field("country")) {
-        (Some(colo), Some(country)) => Some(format!("{colo}, {country}")),
-        (Some(place), None) | (None, Some(place)) => Some(place),
-        (None, None) => None,
-    }
-}
-
-/// Records "last used" off the response path: never delays or fails the request.
-fn note_use(principal: &Principal, req: &Request, env: &Env, ctx: &Context, now: Timestamp) {
-    if !due_for_report(principal.token_id().as_str(), now) {
-        return;
-    }
-    let env = env.clone();
-    let user_id = principal.user_id().clone();
-    let command = Command::RecordUse {
-        token_id: principal.token_id().clone(),
-        from: place_of(req),
-    };
-    ctx.wait_until(async move {
-        if let Err(error) = ledger_object::call(&env, &user_id, command).await {
-            log::error(&format!("recording last use failed: {error}"));
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Config, Forwarding};
+    use crate::testing::principal;
+    use patgate_core::origin::SignedRequest;
 
     #[test]
     fn credentials_and_identity_claims_are_stripped() {
@@ -214,8 +157,71 @@ mod tests {
         ] {
             assert!(is_stripped_header(name), "{name}");
         }
-        for name in ["Content-Type", "Accept", "X-Request-Id", "X-Authority"] {
+        for name in [
+            "Content-Type",
+            "Accept",
+            "X-Request-Id",
+            "X-Authority",
+            "x-aut",
+        ] {
             assert!(!is_stripped_header(name), "{name}");
         }
+    }
+
+    #[test]
+    fn a_forwarded_request_is_signed_and_keeps_only_the_clients_harmless_headers() {
+        let config = Config::parse(|name| match name {
+            "ORIGIN_URL" => Some("http://127.0.0.1:9/".to_owned()),
+            "ORIGIN_SHARED_SECRET" => Some("origin-secret".to_owned()),
+            _ => None,
+        });
+        let Ok(Forwarding::Origin(target)) = &config.forwarding else {
+            panic!("configured")
+        };
+        let principal = principal();
+        let now = Timestamp::from_unix_seconds(1_795_435_200).unwrap();
+        let client = [
+            ("authorization", "Bearer pat_x"),
+            ("x-auth-user-id", "usr_spoofed"),
+            ("content-type", "application/json"),
+            ("x-request-id", "req-1"),
+        ];
+        let forward = Forward::plan("POST", "/v1/things?x=1", client, &principal, target, now);
+        assert_eq!(forward.url, "http://127.0.0.1:9/v1/things?x=1");
+        assert_eq!(forward.method, "POST");
+        let header = |name: &str| {
+            let values: Vec<&str> = forward
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            values
+        };
+        assert!(header("authorization").is_empty());
+        assert_eq!(header("x-auth-user-id"), vec![principal.user_id().as_str()]);
+        assert_eq!(header("content-type"), vec!["application/json"]);
+        assert_eq!(header("x-request-id"), vec!["req-1"]);
+        let signed = SignedRequest {
+            timestamp: now.unix_seconds(),
+            method: "POST",
+            path_and_query: "/v1/things?x=1",
+            user_id: principal.user_id().as_str(),
+            token_id: principal.token_id().as_str(),
+        };
+        let signature = header("x-auth-signature");
+        assert!(signed.verify(b"origin-secret", signature[0]));
+    }
+
+    #[test]
+    fn uses_are_reported_once_per_interval() {
+        let start = Timestamp::from_unix_seconds(1_000_000).unwrap();
+        assert!(due_for_report("tok_reported000000000000", start));
+        assert!(!due_for_report(
+            "tok_reported000000000000",
+            start.saturating_add_seconds(1)
+        ));
+        let later = start.saturating_add_seconds(LAST_USED_INTERVAL_SECONDS);
+        assert!(due_for_report("tok_reported000000000000", later));
     }
 }

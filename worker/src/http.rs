@@ -1,7 +1,8 @@
-//! Building responses: JSON bodies, the error mapping, and the console's security headers.
+//! HTTP as plain data: the request parts the handlers read and the replies they build. The
+//! platform layer converts to and from the runtime's types in one place, so everything above
+//! it runs natively in tests.
 
 use serde::Serialize;
-use worker::{Headers, Response};
 
 use crate::error::ApiError;
 
@@ -10,7 +11,8 @@ use crate::error::ApiError;
 pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-const CONSOLE_HEADERS: [(&str, &str); 5] = [
+/// Headers on every console response, API and static files alike.
+pub const CONSOLE_HEADERS: [(&str, &str); 5] = [
     ("Content-Security-Policy", CONSOLE_CSP),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
@@ -18,59 +20,170 @@ const CONSOLE_HEADERS: [(&str, &str); 5] = [
     ("Cross-Origin-Opener-Policy", "same-origin"),
 ];
 
-fn json_headers() -> worker::Result<Headers> {
-    let headers = Headers::new();
-    headers.set("Content-Type", "application/json; charset=utf-8")?;
-    headers.set("Cache-Control", "no-store")?;
-    headers.set("X-Content-Type-Options", "nosniff")?;
-    Ok(headers)
+/// A request method, as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Options,
+    Other(String),
 }
 
-pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(|_| ApiError::Internal)?;
-    Ok(Response::builder()
-        .with_status(status)
-        .with_headers(json_headers()?)
-        .fixed(bytes))
+impl Method {
+    pub fn parse(method: &str) -> Self {
+        match method {
+            "GET" => Self::Get,
+            "HEAD" => Self::Head,
+            "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "PATCH" => Self::Patch,
+            "DELETE" => Self::Delete,
+            "OPTIONS" => Self::Options,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// Methods that must not change state (RFC 9110 §9.2.1), and so skip the CSRF checks.
+    pub fn is_safe(&self) -> bool {
+        matches!(self, Self::Get | Self::Head | Self::Options)
+    }
 }
 
-pub fn no_content(extra: &[(&str, &str)]) -> Result<Response, ApiError> {
-    let headers = Headers::new();
-    headers.set("Cache-Control", "no-store")?;
-    for (name, value) in extra {
-        headers.append(name, value)?;
+/// Request headers, looked up case-insensitively as HTTP requires.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
-    Ok(Response::builder()
-        .with_status(204)
-        .with_headers(headers)
-        .empty())
 }
 
-/// The one place where an [`ApiError`] becomes an HTTP response.
-pub fn error_response(error: &ApiError) -> worker::Result<Response> {
-    let parts = error.to_response_parts();
-    let headers = json_headers()?;
-    for (name, value) in &parts.headers {
-        headers.set(name, value)?;
+impl<N: Into<String>, V: Into<String>> FromIterator<(N, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(pairs: I) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect(),
+        )
     }
-    let body = serde_json::json!({ "error": parts.code, "message": parts.message });
-    Ok(Response::builder()
-        .with_status(parts.status)
-        .with_headers(headers)
-        .fixed(body.to_string().into_bytes()))
 }
 
-/// Copies a response (whose headers may be immutable) and adds the console's headers.
-pub fn with_console_headers(response: Response) -> worker::Result<Response> {
-    let headers = Headers::new();
-    for (name, value) in response.headers().entries() {
-        headers.append(&name, &value)?;
+/// A complete answer built by a handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// A JSON body with the API's standard headers.
+    pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Self, ApiError> {
+        let body = serde_json::to_vec(body).map_err(|_| ApiError::Internal)?;
+        Ok(Self::json_bytes(status, body))
     }
-    for (name, value) in CONSOLE_HEADERS {
-        headers.set(name, value)?;
+
+    fn json_bytes(status: u16, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers: vec![
+                ("Content-Type", "application/json; charset=utf-8".to_owned()),
+                ("Cache-Control", "no-store".to_owned()),
+                ("X-Content-Type-Options", "nosniff".to_owned()),
+            ],
+            body,
+        }
     }
-    Ok(Response::builder()
-        .with_status(response.status_code())
-        .with_headers(headers)
-        .body(response.body().clone()))
+
+    pub fn no_content() -> Self {
+        Self {
+            status: 204,
+            headers: vec![("Cache-Control", "no-store".to_owned())],
+            body: Vec::new(),
+        }
+    }
+
+    pub fn redirect(status: u16, location: &str) -> Self {
+        Self {
+            status,
+            headers: vec![("Location", location.to_owned())],
+            body: Vec::new(),
+        }
+    }
+
+    /// The one place where an [`ApiError`] becomes an HTTP answer.
+    pub fn error(error: &ApiError) -> Self {
+        let parts = error.to_response_parts();
+        let body = serde_json::json!({ "error": parts.code, "message": parts.message });
+        let mut reply = Self::json_bytes(parts.status, body.to_string().into_bytes());
+        for (name, value) in parts.headers {
+            reply.set_header(name, value);
+        }
+        reply
+    }
+
+    /// Replaces any header of that name.
+    pub fn set_header(&mut self, name: &'static str, value: String) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name, value));
+    }
+
+    /// Adds a header, keeping others of the same name (`Set-Cookie`).
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub fn with_console_headers(mut self) -> Self {
+        for (name, value) in CONSOLE_HEADERS {
+            self.set_header(name, value.to_owned());
+        }
+        self
+    }
+
+    #[cfg(test)]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_case_insensitive() {
+        let headers: Headers = [("content-type", "application/json")].into_iter().collect();
+        assert_eq!(headers.get("Content-Type"), Some("application/json"));
+        assert_eq!(headers.get("Accept"), None);
+    }
+
+    #[test]
+    fn unknown_methods_are_kept_as_received() {
+        assert_eq!(Method::parse("PROPFIND"), Method::Other("PROPFIND".into()));
+        assert_eq!(Method::parse("GET"), Method::Get);
+        assert!(Method::Options.is_safe() && !Method::Post.is_safe());
+    }
+
+    #[test]
+    fn errors_are_json_with_their_headers() {
+        let reply = Reply::error(&ApiError::StoreUnavailable);
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.header("retry-after"), Some("5"));
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
+    }
 }

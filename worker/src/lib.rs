@@ -1,26 +1,31 @@
 //! The patgate Worker: edge validation of Personal Access Tokens, the gateway to the origin
 //! API, the console API and the per-user token ledger. See ARCHITECTURE.md for the codemap.
+//!
+//! Everything but [`platform`] is plain Rust over small ports (storage, clock, randomness, the
+//! ledger transport), so it runs natively in tests; `platform` is the one layer that touches
+//! workers-rs and the JavaScript runtime.
 
 mod auth;
+mod config;
 mod console;
 mod error;
 mod gateway;
 mod http;
-mod kv;
 mod ledger;
-mod ledger_object;
 mod log;
+mod platform;
 mod router;
+mod runtime;
 mod store;
 
 #[cfg(test)]
-mod ledger_tests;
+mod testing;
 
-pub use ledger_object::UserLedger;
+pub use platform::UserLedger;
 
 use worker::{event, Context, Env, Request, Response};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    router::handle(req, env, ctx).await
+    platform::fetch(req, env, ctx).await
 }

@@ -3,84 +3,157 @@
 //! The Worker owns `/console…` and `/auth/…`; every other path belongs to the platform's API
 //! and is forwarded once the PAT is validated.
 
-use worker::{Context, Env, Method, Request, Response};
-
 use crate::error::ApiError;
-use crate::{console, gateway, http};
+use crate::http::Method;
 
-pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let path = req.path();
-    let console_route = path.starts_with("/console/api/") || path.starts_with("/console/auth/");
-    let outcome = route(req, env, ctx, &path).await;
-    let response = match outcome {
-        Ok(response) => response,
-        Err(error) => http::error_response(&error)?,
-    };
-    if console_route {
-        http::with_console_headers(response)
-    } else {
-        Ok(response)
-    }
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Verify,
+    Health,
+    /// A console API or sign-in path. The console's guard runs before a wrong method or an
+    /// unknown path is reported, so that a PAT always meets 403 there.
+    Console(Result<ConsoleRoute, ApiError>),
+    /// `/console` without the slash.
+    ConsoleHome,
+    /// The console's static files (web/).
+    ConsoleAsset,
+    /// Any other path: the platform's API, behind a PAT.
+    Forward,
 }
 
-async fn route(req: Request, env: Env, ctx: Context, path: &str) -> Result<Response, ApiError> {
-    let method = req.method();
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsoleRoute {
+    DevLogin,
+    Logout,
+    Me,
+    ListTokens,
+    CreateToken,
+    /// The id as it appeared in the path, not yet parsed.
+    UpdateToken(String),
+    DeleteToken(String),
+    Audit,
+}
+
+pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
+    use Method::{Delete, Get, Head, Patch, Post};
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let only = |allowed: &'static str, ok: bool, route: Route| {
+        if ok {
+            Ok(route)
+        } else {
+            Err(ApiError::MethodNotAllowed(allowed))
+        }
+    };
     match segments.as_slice() {
-        ["auth", "v1", "verify"] => match method {
-            Method::Get => gateway::verify(req, env, ctx).await,
-            _ => Err(ApiError::MethodNotAllowed("GET")),
-        },
-        ["auth", "v1", "health"] => match method {
-            Method::Get => http::json(200, &serde_json::json!({ "status": "ok" })),
-            _ => Err(ApiError::MethodNotAllowed("GET")),
-        },
+        ["auth", "v1", "verify"] => only("GET", *method == Get, Route::Verify),
+        ["auth", "v1", "health"] => only("GET", *method == Get, Route::Health),
         ["auth", ..] => Err(ApiError::NotFound),
-        ["console", "auth", rest @ ..] => {
-            console::guard(&req)?;
-            match (rest, method) {
-                (["dev-login"], Method::Post) => console::dev_login(req, env).await,
-                (["logout"], Method::Post) => console::logout(req, env).await,
-                (["dev-login"] | ["logout"], _) => Err(ApiError::MethodNotAllowed("POST")),
-                _ => Err(ApiError::NotFound),
-            }
-        }
-        ["console", "api", rest @ ..] => {
-            console::guard(&req)?;
-            match (rest, method) {
-                (["me"], Method::Get) => console::me(req, env).await,
-                (["me"], _) => Err(ApiError::MethodNotAllowed("GET")),
-                (["tokens"], Method::Get) => console::list_tokens(req, env).await,
-                (["tokens"], Method::Post) => console::create_token(req, env).await,
-                (["tokens"], _) => Err(ApiError::MethodNotAllowed("GET, POST")),
-                (["tokens", id], Method::Patch) => console::update_token(req, env, id).await,
-                (["tokens", id], Method::Delete) => console::delete_token(req, env, id).await,
-                (["tokens", _], _) => Err(ApiError::MethodNotAllowed("PATCH, DELETE")),
-                (["audit"], Method::Get) => console::audit(req, env).await,
-                (["audit"], _) => Err(ApiError::MethodNotAllowed("GET")),
-                _ => Err(ApiError::NotFound),
-            }
-        }
-        ["console"] => redirect_to_console(),
-        ["console", ..] => static_asset(req, env).await,
-        _ => gateway::forward(req, env, ctx).await,
+        ["console", "auth", rest @ ..] => Ok(Route::Console(match (rest, method) {
+            (["dev-login"], Post) => Ok(ConsoleRoute::DevLogin),
+            (["logout"], Post) => Ok(ConsoleRoute::Logout),
+            (["dev-login"] | ["logout"], _) => Err(ApiError::MethodNotAllowed("POST")),
+            _ => Err(ApiError::NotFound),
+        })),
+        ["console", "api", rest @ ..] => Ok(Route::Console(match (rest, method) {
+            (["me"], Get) => Ok(ConsoleRoute::Me),
+            (["me"], _) => Err(ApiError::MethodNotAllowed("GET")),
+            (["tokens"], Get) => Ok(ConsoleRoute::ListTokens),
+            (["tokens"], Post) => Ok(ConsoleRoute::CreateToken),
+            (["tokens"], _) => Err(ApiError::MethodNotAllowed("GET, POST")),
+            (["tokens", id], Patch) => Ok(ConsoleRoute::UpdateToken((*id).to_owned())),
+            (["tokens", id], Delete) => Ok(ConsoleRoute::DeleteToken((*id).to_owned())),
+            (["tokens", _], _) => Err(ApiError::MethodNotAllowed("PATCH, DELETE")),
+            (["audit"], Get) => Ok(ConsoleRoute::Audit),
+            (["audit"], _) => Err(ApiError::MethodNotAllowed("GET")),
+            _ => Err(ApiError::NotFound),
+        })),
+        ["console"] => Ok(Route::ConsoleHome),
+        ["console", ..] => only(
+            "GET, HEAD",
+            matches!(method, Get | Head),
+            Route::ConsoleAsset,
+        ),
+        _ => Ok(Route::Forward),
     }
 }
 
-fn redirect_to_console() -> Result<Response, ApiError> {
-    let headers = worker::Headers::new();
-    headers.set("Location", "/console/")?;
-    Ok(Response::builder()
-        .with_status(308)
-        .with_headers(headers)
-        .empty())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The console's static files (web/), with its security headers.
-async fn static_asset(req: Request, env: Env) -> Result<Response, ApiError> {
-    if !matches!(req.method(), Method::Get | Method::Head) {
-        return Err(ApiError::MethodNotAllowed("GET, HEAD"));
+    fn check(method: &str, path: &str, expected: Result<Route, ApiError>) {
+        assert_eq!(
+            route(&Method::parse(method), path),
+            expected,
+            "{method} {path}"
+        );
     }
-    let response = env.assets("ASSETS")?.fetch_request(req).await?;
-    Ok(http::with_console_headers(response)?)
+
+    #[test]
+    fn the_worker_owns_auth_and_console_and_forwards_the_rest() {
+        check("GET", "/auth/v1/verify", Ok(Route::Verify));
+        check(
+            "POST",
+            "/auth/v1/verify",
+            Err(ApiError::MethodNotAllowed("GET")),
+        );
+        check("GET", "/auth/v1/health", Ok(Route::Health));
+        check("GET", "/auth/v1/nothing", Err(ApiError::NotFound));
+        check("GET", "/console", Ok(Route::ConsoleHome));
+        check("GET", "/console/", Ok(Route::ConsoleAsset));
+        check("HEAD", "/console/app.js", Ok(Route::ConsoleAsset));
+        check(
+            "POST",
+            "/console/app.js",
+            Err(ApiError::MethodNotAllowed("GET, HEAD")),
+        );
+        for path in ["/", "/v1/projects", "/consoles", "/authx"] {
+            check("PROPFIND", path, Ok(Route::Forward));
+        }
+    }
+
+    #[test]
+    fn console_routes_defer_their_errors_until_after_the_guard() {
+        let console = |r| Ok(Route::Console(r));
+        check(
+            "GET",
+            "/console/api/tokens",
+            console(Ok(ConsoleRoute::ListTokens)),
+        );
+        check(
+            "POST",
+            "/console/api/tokens",
+            console(Ok(ConsoleRoute::CreateToken)),
+        );
+        check(
+            "PUT",
+            "/console/api/tokens",
+            console(Err(ApiError::MethodNotAllowed("GET, POST"))),
+        );
+        check(
+            "PATCH",
+            "/console/api/tokens/tok_x",
+            console(Ok(ConsoleRoute::UpdateToken("tok_x".into()))),
+        );
+        check(
+            "GET",
+            "/console/api/tokens/tok_x",
+            console(Err(ApiError::MethodNotAllowed("PATCH, DELETE"))),
+        );
+        check(
+            "GET",
+            "/console/auth/logout",
+            console(Err(ApiError::MethodNotAllowed("POST"))),
+        );
+        check(
+            "GET",
+            "/console/api/nothing",
+            console(Err(ApiError::NotFound)),
+        );
+        check(
+            "POST",
+            "/console/auth/dev-login",
+            console(Ok(ConsoleRoute::DevLogin)),
+        );
+    }
 }

@@ -2,7 +2,8 @@
 //! faults injected.
 //!
 //! - [`TokenStore`]: the validation records in Workers KV, keyed by token hash.
-//! - [`LedgerStorage`]: a user's Durable Object storage (tokens, sessions, audit events).
+//! - [`LedgerStorage`]: a user's Durable Object storage (tokens, sessions, audit events), which
+//!   commits each command's changes as one atomic [`Batch`].
 
 use std::fmt;
 
@@ -27,13 +28,22 @@ pub trait TokenStore {
     async fn delete(&self, key: &StorageKey) -> Result<(), StoreError>;
 }
 
+/// Puts and deletes that take effect together or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    pub puts: Vec<(String, String)>,
+    pub deletes: Vec<String>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty() && self.deletes.is_empty()
+    }
+}
+
 #[allow(async_fn_in_trait)]
 pub trait LedgerStorage {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
-    /// Writes all entries atomically.
-    async fn put_many(&self, entries: Vec<(String, String)>) -> Result<(), StoreError>;
-    /// Deletes all keys atomically.
-    async fn delete_many(&self, keys: Vec<String>) -> Result<(), StoreError>;
     /// Entries whose key starts with `prefix`, in key order (reversed if asked), at most `limit`.
     async fn list(
         &self,
@@ -41,6 +51,8 @@ pub trait LedgerStorage {
         reverse: bool,
         limit: usize,
     ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Applies every put and delete of `batch` atomically.
+    async fn commit(&self, batch: Batch) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]
@@ -52,7 +64,8 @@ pub mod memory {
 
     use super::*;
 
-    /// Which operations fail.
+    /// Which operations fail. For [`MemoryLedgerStorage`], `put` fails any commit that writes
+    /// and `delete` any commit that deletes.
     #[derive(Debug, Default, Clone, Copy)]
     pub struct Faults {
         pub get: bool,
@@ -101,27 +114,13 @@ pub mod memory {
     pub struct MemoryLedgerStorage {
         pub entries: RefCell<BTreeMap<String, String>>,
         pub faults: Cell<Faults>,
+        pub commits: Cell<usize>,
     }
 
     impl LedgerStorage for MemoryLedgerStorage {
         async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
             fail(self.faults.get().get, "get")?;
             Ok(self.entries.borrow().get(key).cloned())
-        }
-
-        async fn put_many(&self, entries: Vec<(String, String)>) -> Result<(), StoreError> {
-            fail(self.faults.get().put, "put")?;
-            self.entries.borrow_mut().extend(entries);
-            Ok(())
-        }
-
-        async fn delete_many(&self, keys: Vec<String>) -> Result<(), StoreError> {
-            fail(self.faults.get().delete, "delete")?;
-            let mut entries = self.entries.borrow_mut();
-            for key in keys {
-                entries.remove(&key);
-            }
-            Ok(())
         }
 
         async fn list(
@@ -139,6 +138,19 @@ pub mod memory {
             } else {
                 matching.take(limit).map(pairs).collect()
             })
+        }
+
+        async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+            let faults = self.faults.get();
+            fail(faults.put && !batch.puts.is_empty(), "put")?;
+            fail(faults.delete && !batch.deletes.is_empty(), "delete")?;
+            self.commits.set(self.commits.get() + 1);
+            let mut entries = self.entries.borrow_mut();
+            for key in batch.deletes {
+                entries.remove(&key);
+            }
+            entries.extend(batch.puts);
+            Ok(())
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use patgate_core::bearer::bearer_credential;
 use patgate_core::identity::{Email, TokenId, TokenName, UserId};
-use patgate_core::record::{TokenRecord, RECORD_VERSION};
+use patgate_core::record::{StoredRecord, TokenRecord};
 use patgate_core::time::Timestamp;
 use patgate_core::token::{generate, UntrustedToken};
 use patgate_core::verify::verify;
@@ -43,15 +43,14 @@ fn main() {
     ) else {
         return;
     };
-    let record = TokenRecord {
-        v: RECORD_VERSION,
+    let record = TokenRecord::new(
         token_id,
-        user_id: UserId::for_email(&email),
+        UserId::for_email(&email),
         email,
         name,
-        created_at: Timestamp::UNIX_EPOCH,
-        expires_at: None,
-    }
+        Timestamp::UNIX_EPOCH,
+        None,
+    )
     .encode();
     let now = Timestamp::UNIX_EPOCH.saturating_add_days(1);
 
@@ -61,9 +60,9 @@ fn main() {
             let credential = bearer_credential(Some(black_box(&header))).ok();
             let parsed = credential.and_then(|c| UntrustedToken::parse(c).ok());
             if let Some(parsed) = parsed {
-                black_box(parsed.storage_key());
-                if let Ok(record) = TokenRecord::decode(black_box(&record)) {
-                    black_box(verify(parsed, record, now).is_ok());
+                let key = black_box(parsed.storage_key()).clone();
+                if let Ok(stored) = StoredRecord::decode(key, black_box(&record)) {
+                    black_box(verify(parsed, stored, now).is_ok());
                 }
             }
         },

@@ -2,21 +2,26 @@
 
 use core::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::time::Timestamp;
 
 pub const MIN_EXPIRY_DAYS: u64 = 1;
 /// Ten years: long enough for any pipeline, short enough to be a real bound.
 pub const MAX_EXPIRY_DAYS: u64 = 3650;
 
-/// A validated expiry choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A validated expiry choice. It crosses process boundaries (the ledger's protocol) in this
+/// form, as `"never"` or `{"in_days": n}`, so it is validated once, where it enters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Expiry {
     Never,
     InDays(ExpiryDays),
 }
 
 /// A whole number of days in `1..=3650`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
 pub struct ExpiryDays(u16);
 
 /// The requested number of days is outside `1..=3650`.
@@ -44,6 +49,20 @@ impl ExpiryDays {
 
     pub fn get(self) -> u64 {
         u64::from(self.0)
+    }
+}
+
+impl TryFrom<u64> for ExpiryDays {
+    type Error = ExpiryOutOfRange;
+
+    fn try_from(days: u64) -> Result<Self, Self::Error> {
+        Self::new(days)
+    }
+}
+
+impl From<ExpiryDays> for u64 {
+    fn from(days: ExpiryDays) -> Self {
+        days.get()
     }
 }
 
@@ -86,6 +105,20 @@ mod tests {
         assert_eq!(Expiry::Never.expires_at(now), None);
         let max_days = Expiry::InDays(ExpiryDays::new(MAX_EXPIRY_DAYS).unwrap());
         assert_eq!(max_days.expires_at(Timestamp::MAX), Some(Timestamp::MAX));
+    }
+
+    #[test]
+    fn the_serialized_form_is_unambiguous_and_validated() {
+        let week = Expiry::InDays(ExpiryDays::new(7).unwrap());
+        assert_eq!(serde_json::to_string(&week).unwrap(), "{\"in_days\":7}");
+        assert_eq!(serde_json::to_string(&Expiry::Never).unwrap(), "\"never\"");
+        assert_eq!(
+            serde_json::from_str::<Expiry>("{\"in_days\":7}").unwrap(),
+            week
+        );
+        for bad in ["{\"in_days\":0}", "{\"in_days\":3651}", "null", "7"] {
+            assert!(serde_json::from_str::<Expiry>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

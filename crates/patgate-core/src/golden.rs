@@ -60,7 +60,7 @@ fn golden_vectors_match_the_independent_implementation() {
                     vector.sha256_hex.as_deref()
                 );
                 let parsed = UntrustedToken::parse(&expected).unwrap();
-                assert_eq!(parsed.storage_key(), token.storage_key());
+                assert_eq!(parsed.storage_key(), &token.storage_key());
             }
             (Err(InsufficientRandomness), None) => {}
             (got, want) => panic!("{}: got {got:?}, want {want:?}", vector.label),
@@ -156,7 +156,7 @@ proptest! {
             prop_assert_eq!(token.as_str().len(), TOKEN_LEN);
             let parsed = UntrustedToken::parse(token.as_str());
             prop_assert!(parsed.is_ok());
-            prop_assert_eq!(parsed.unwrap().storage_key(), token.storage_key());
+            prop_assert_eq!(parsed.unwrap().storage_key().clone(), token.storage_key());
         }
     }
 

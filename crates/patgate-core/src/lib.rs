@@ -36,5 +36,5 @@ extern crate std;
 
 #[cfg(test)]
 mod golden;
-#[cfg(test)]
-mod test_support;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;

@@ -1,19 +1,21 @@
-//! Fixtures shared by the unit tests.
+//! Fixtures shared by the unit tests, here and (with the `test-support` feature) in the
+//! Worker's. Test code: a fixture that cannot be built is a broken test, so it panics.
+#![allow(clippy::unwrap_used)]
 
 use crate::identity::{Email, TokenId, TokenName, UserId};
-use crate::record::{TokenRecord, RECORD_VERSION};
+use crate::record::TokenRecord;
 use crate::time::Timestamp;
 
-/// A record for ada@example.com's token "CI", created at 1_700_000_000.
+/// A record for ada@example.com's token "CI", created at 1_700_000_000, expiring at the
+/// given unix second (never if `None`).
 pub fn record(expires_at: Option<u64>) -> TokenRecord {
     let email = Email::parse("ada@example.com").unwrap();
-    TokenRecord {
-        v: RECORD_VERSION,
-        token_id: TokenId::parse("tok_abcdefghij0123456789").unwrap(),
-        user_id: UserId::for_email(&email),
+    TokenRecord::new(
+        TokenId::parse("tok_abcdefghij0123456789").unwrap(),
+        UserId::for_email(&email),
         email,
-        name: TokenName::parse("CI").unwrap(),
-        created_at: Timestamp::from_unix_seconds(1_700_000_000).unwrap(),
-        expires_at: expires_at.map(|s| Timestamp::from_unix_seconds(s).unwrap()),
-    }
+        TokenName::parse("CI").unwrap(),
+        Timestamp::from_unix_seconds(1_700_000_000).unwrap(),
+        expires_at.map(|s| Timestamp::from_unix_seconds(s).unwrap()),
+    )
 }

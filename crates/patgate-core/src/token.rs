@@ -75,8 +75,14 @@ impl fmt::Display for InsufficientRandomness {
 
 /// A token that is well formed and carries a valid checksum, but has not been checked against
 /// storage. The only way forward is [`crate::verify::verify`], which needs its stored record.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct UntrustedToken<'a>(&'a str);
+///
+/// Its [`StorageKey`] is computed once, at parse time, after the checksum has passed: every
+/// well-formed token is looked up, and verification checks the record against the same key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UntrustedToken<'a> {
+    text: &'a str,
+    key: StorageKey,
+}
 
 impl<'a> UntrustedToken<'a> {
     /// Checks prefix, length, alphabet and checksum, in that order. Never panics.
@@ -94,17 +100,20 @@ impl<'a> UntrustedToken<'a> {
         if checksum.as_bytes() != checksum_digits(random_part.as_bytes()) {
             return Err(TokenFormatError::Checksum);
         }
-        Ok(Self(input))
+        Ok(Self {
+            text: input,
+            key: StorageKey::of(input),
+        })
     }
 
     /// The key under which this token's record is stored.
-    pub fn storage_key(&self) -> StorageKey {
-        StorageKey::of(self.0)
+    pub fn storage_key(&self) -> &StorageKey {
+        &self.key
     }
 
     /// The non-secret prefix shown in lists and error messages.
     pub fn hint(&self) -> &'a str {
-        hint_of(self.0)
+        hint_of(self.text)
     }
 }
 

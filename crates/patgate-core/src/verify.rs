@@ -4,7 +4,7 @@ use core::fmt;
 
 use crate::expiry::is_expired;
 use crate::identity::{Email, TokenId, TokenName, UserId};
-use crate::record::TokenRecord;
+use crate::record::{StoredRecord, TokenRecord};
 use crate::time::Timestamp;
 use crate::token::UntrustedToken;
 
@@ -46,12 +46,16 @@ impl Principal {
 pub enum VerifyError {
     /// `now >= expires_at`.
     Expired,
+    /// The record was read under another token's key. Only a bug in the caller's lookup can
+    /// cause this; refusing is the safe answer.
+    NotThisToken,
 }
 
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Expired => f.write_str("token has expired"),
+            Self::NotThisToken => f.write_str("the record belongs to another token"),
         }
     }
 }
@@ -59,14 +63,19 @@ impl fmt::Display for VerifyError {
 /// Turns a well-formed token and the record stored under its key into a principal. The token
 /// is consumed: it has served its purpose once its record has been looked up.
 pub fn verify(
-    _token: UntrustedToken<'_>,
-    record: TokenRecord,
+    token: UntrustedToken<'_>,
+    stored: StoredRecord,
     now: Timestamp,
 ) -> Result<Principal, VerifyError> {
-    if is_expired(record.expires_at, now) {
+    if stored.key() != token.storage_key() {
+        return Err(VerifyError::NotThisToken);
+    }
+    if is_expired(stored.record().expires_at, now) {
         return Err(VerifyError::Expired);
     }
-    Ok(Principal { record })
+    Ok(Principal {
+        record: stored.into_record(),
+    })
 }
 
 #[cfg(test)]
@@ -80,15 +89,31 @@ mod tests {
         Timestamp::from_unix_seconds(seconds).unwrap()
     }
 
+    fn stored(token: &UntrustedToken<'_>, expires_at: Option<u64>) -> StoredRecord {
+        let json = record(expires_at).encode();
+        StoredRecord::decode(token.storage_key().clone(), &json).unwrap()
+    }
+
     #[test]
     fn valid_until_the_expiry_instant() {
         let token = UntrustedToken::parse(TOKEN).unwrap();
-        let principal = verify(token, record(Some(200)), at(199)).unwrap();
+        let principal = verify(token.clone(), stored(&token, Some(200)), at(199)).unwrap();
         assert_eq!(principal.token_name().as_str(), "CI");
         assert_eq!(
-            verify(token, record(Some(200)), at(200)),
+            verify(token.clone(), stored(&token, Some(200)), at(200)),
             Err(VerifyError::Expired)
         );
-        assert!(verify(token, record(None), Timestamp::MAX).is_ok());
+        assert!(verify(token.clone(), stored(&token, None), Timestamp::MAX).is_ok());
+    }
+
+    #[test]
+    fn a_record_read_under_another_key_is_refused() {
+        let token = UntrustedToken::parse(TOKEN).unwrap();
+        let other = crate::token::generate(&[7u8; 96]).unwrap();
+        let other = UntrustedToken::parse(other.as_str()).unwrap();
+        assert_eq!(
+            verify(token, stored(&other, None), at(1)),
+            Err(VerifyError::NotThisToken)
+        );
     }
 }

@@ -1,0 +1,200 @@
+//! The console API: sign-in, sessions and token management, for a signed-in browser only.
+//!
+//! Every request passes [`guard::guard`] first: a request carrying `Authorization` is refused
+//! (a PAT can never manage PATs), and state-changing requests must pass the CSRF defences.
+//! Handlers parse their input into the core's types, make one typed ledger call, and build
+//! the public JSON of [`views`].
+
+pub mod body;
+pub mod guard;
+pub mod views;
+
+#[cfg(test)]
+mod tests;
+
+use patgate_core::identity::{Email, TokenId, UserId};
+use patgate_core::session::{
+    clear_cookie_header, presented_session, NewSession, PresentedSession, RANDOM_BYTES_FOR_SESSION,
+};
+use serde::Deserialize;
+
+use crate::config::{Config, DevLogin};
+use crate::error::ApiError;
+use crate::http::{Headers, Method, Reply};
+use crate::ledger::client::{LedgerClient, LedgerTransport};
+use crate::ledger::protocol::{
+    Audit, CreateToken, DeleteToken, EndSession, ListTokens, Me, SignIn, SignOut, UpdateToken,
+};
+use crate::router::ConsoleRoute;
+use crate::runtime::Entropy;
+use body::BodySource;
+use views::{AuditList, CreatedTokenView, TokenList, TokenView, UserEnvelope, UserView};
+
+/// The parts of a console request the handlers read.
+#[derive(Debug)]
+pub struct ConsoleRequest<B> {
+    pub method: Method,
+    /// The console's origin as a browser names it (`http://localhost:8787`).
+    pub own_origin: String,
+    /// The host name the request was addressed to, without the port.
+    pub host: String,
+    pub headers: Headers,
+    pub body: B,
+}
+
+/// What the console handlers need: the users' ledgers, randomness, and the configuration.
+pub struct Console<'a, T, E> {
+    pub ledger: &'a LedgerClient<T>,
+    pub entropy: &'a E,
+    pub config: &'a Config,
+}
+
+fn session_of(headers: &Headers) -> Result<PresentedSession, ApiError> {
+    presented_session(headers.get("Cookie")).ok_or(ApiError::NotSignedIn)
+}
+
+fn path_token_id(raw: &str) -> Result<TokenId, ApiError> {
+    // A malformed id cannot name any token: the same 404 as a missing one.
+    TokenId::parse(raw).ok_or(ApiError::NotFound)
+}
+
+impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
+    /// Guards, then runs the console route.
+    pub async fn handle<B: BodySource>(
+        &self,
+        route: Result<ConsoleRoute, ApiError>,
+        req: ConsoleRequest<B>,
+    ) -> Result<Reply, ApiError> {
+        guard::guard(&req.method, &req.headers, &req.own_origin)?;
+        match route? {
+            ConsoleRoute::DevLogin => self.dev_login(req).await,
+            ConsoleRoute::Logout => self.logout(req).await,
+            ConsoleRoute::Me => {
+                let account = self
+                    .ledger
+                    .as_user(&session_of(&req.headers)?, Me {})
+                    .await?;
+                Reply::json(
+                    200,
+                    &UserEnvelope {
+                        user: account.into(),
+                    },
+                )
+            }
+            ConsoleRoute::ListTokens => {
+                let session = session_of(&req.headers)?;
+                let tokens = self.ledger.as_user(&session, ListTokens {}).await?;
+                let tokens = tokens.into_iter().map(TokenView::from).collect();
+                Reply::json(200, &TokenList { tokens })
+            }
+            ConsoleRoute::CreateToken => {
+                let session = session_of(&req.headers)?;
+                let (name, expiry) = body::new_token(&body::read_text(req.body).await?)?;
+                let created = self
+                    .ledger
+                    .as_user(&session, CreateToken { name, expiry })
+                    .await?;
+                Reply::json(201, &CreatedTokenView::from(created))
+            }
+            ConsoleRoute::UpdateToken(raw_id) => {
+                let session = session_of(&req.headers)?;
+                let changes = body::token_changes(&body::read_text(req.body).await?)?;
+                let token_id = path_token_id(&raw_id)?;
+                let changes = changes.judge()?;
+                let update = UpdateToken {
+                    token_id,
+                    name: changes.name,
+                    expiry: changes.expiry,
+                };
+                let token = self.ledger.as_user(&session, update).await?;
+                Reply::json(200, &TokenView::from(token))
+            }
+            ConsoleRoute::DeleteToken(raw_id) => {
+                let session = session_of(&req.headers)?;
+                body::expect_empty(&body::read_text(req.body).await?)?;
+                let token_id = path_token_id(&raw_id)?;
+                self.ledger
+                    .as_user(&session, DeleteToken { token_id })
+                    .await?;
+                Ok(Reply::no_content())
+            }
+            ConsoleRoute::Audit => {
+                let events = self
+                    .ledger
+                    .as_user(&session_of(&req.headers)?, Audit {})
+                    .await?;
+                let events = events.into_iter().map(Into::into).collect();
+                Reply::json(200, &AuditList { events })
+            }
+        }
+    }
+
+    /// Local-development sign-in: on only when `DEV_LOGIN = "enabled"` (which `make dev` sets
+    /// and no production configuration does), and only for requests to localhost.
+    async fn dev_login<B: BodySource>(&self, req: ConsoleRequest<B>) -> Result<Reply, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct DevLoginBody {
+            email: String,
+        }
+        if self.config.dev_login != DevLogin::Enabled {
+            return Err(ApiError::NotFound);
+        }
+        if req.host != "localhost" && req.host != "127.0.0.1" {
+            return Err(ApiError::CrossSiteRequest(
+                "development sign-in is only available on localhost",
+            ));
+        }
+        let text = body::read_text(req.body).await?;
+        let body: DevLoginBody = body::parse(&text)?;
+        let email = Email::parse(&body.email).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+        self.sign_in(&req.headers, UserId::for_email(&email), email)
+            .await
+    }
+
+    /// Starts a new session for an identified user, whoever identified them. A session cookie
+    /// presented with the request (perhaps planted) is ended first: every sign-in gets a new id.
+    async fn sign_in(
+        &self,
+        headers: &Headers,
+        user_id: UserId,
+        email: Email,
+    ) -> Result<Reply, ApiError> {
+        if let Ok(previous) = session_of(headers) {
+            let end = EndSession {
+                session: previous.key,
+            };
+            self.ledger.call(&previous.user_id, end).await?;
+        }
+        let random = self
+            .entropy
+            .draw::<RANDOM_BYTES_FOR_SESSION>()
+            .map_err(|_| ApiError::StoreUnavailable)?;
+        let session = NewSession::start(&user_id, &random);
+        let sign_in = SignIn {
+            email: email.clone(),
+            session: session.key().clone(),
+        };
+        self.ledger.call(&user_id, sign_in).await?;
+        let user = UserView {
+            id: user_id.as_str().to_owned(),
+            email: email.as_str().to_owned(),
+        };
+        Ok(Reply::json(200, &UserEnvelope { user })?
+            .with_header("Set-Cookie", session.set_cookie_header()))
+    }
+
+    async fn logout<B: BodySource>(&self, req: ConsoleRequest<B>) -> Result<Reply, ApiError> {
+        body::expect_empty(&body::read_text(req.body).await?)?;
+        // Signing out without a valid session still clears the browser's state.
+        if let Ok(session) = session_of(&req.headers) {
+            let sign_out = SignOut {
+                session: session.key,
+            };
+            self.ledger.call(&session.user_id, sign_out).await?;
+        }
+        Ok(Reply::no_content()
+            .with_header("Set-Cookie", clear_cookie_header())
+            .with_header("Clear-Site-Data", "\"cookies\", \"storage\"".to_owned()))
+    }
+}

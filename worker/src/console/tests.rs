@@ -1,0 +1,328 @@
+//! The console's routes, guards and handlers, natively: real routing, real handlers and the
+//! real ledger behind the typed client, with only the runtime replaced.
+
+use futures_executor::block_on;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::auth::authenticate;
+use crate::ledger::client::LedgerClient;
+use crate::router::{route, Route};
+use crate::testing::{at, InProcessLedgers};
+
+const ORIGIN: &str = "http://localhost:8787";
+
+struct Setup {
+    ledgers: InProcessLedgers,
+    config: Config,
+}
+
+impl Setup {
+    fn new(dev_login: bool) -> Self {
+        Self {
+            ledgers: InProcessLedgers::default(),
+            config: Config::parse(|name| {
+                (name == "DEV_LOGIN" && dev_login).then(|| "enabled".to_owned())
+            }),
+        }
+    }
+
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        self.send_to("localhost", method, path, headers, body)
+    }
+
+    fn send_to(
+        &self,
+        host: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Reply {
+        let method = Method::parse(method);
+        let Ok(Route::Console(console_route)) = route(&method, path) else {
+            panic!("{path} is not a console route")
+        };
+        let ledger = LedgerClient::new(&self.ledgers);
+        let console = Console {
+            ledger: &ledger,
+            entropy: &self.ledgers.entropy,
+            config: &self.config,
+        };
+        let request = ConsoleRequest {
+            method,
+            own_origin: ORIGIN.to_owned(),
+            host: host.to_owned(),
+            headers: headers.iter().copied().collect(),
+            body: body.as_bytes().to_vec(),
+        };
+        block_on(console.handle(console_route, request)).unwrap_or_else(|e| Reply::error(&e))
+    }
+
+    /// Signs in through development sign-in and returns the session cookie.
+    fn sign_in(&self, email: &str) -> String {
+        let reply = self.send(
+            "POST",
+            "/console/auth/dev-login",
+            &WRITE,
+            &json!({ "email": email }).to_string(),
+        );
+        assert_eq!(reply.status, 200, "{}", text(&reply));
+        let cookie = reply.header("set-cookie").unwrap();
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
+    fn validates(&self, token: &str) -> bool {
+        let header = format!("Bearer {token}");
+        block_on(authenticate(Some(&header), &self.ledgers.kv, at(1))).is_ok()
+    }
+}
+
+/// The headers a browser's same-origin JSON request carries.
+const WRITE: [(&str, &str); 3] = [
+    ("X-Requested-With", "patgate-console"),
+    ("Origin", ORIGIN),
+    ("Content-Type", "application/json"),
+];
+
+fn with_cookie<'a>(cookie: &'a str, base: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut headers = base.to_vec();
+    headers.push(("Cookie", cookie));
+    headers
+}
+
+fn text(reply: &Reply) -> String {
+    String::from_utf8_lossy(&reply.body).into_owned()
+}
+
+fn body(reply: &Reply) -> Value {
+    serde_json::from_slice(&reply.body).unwrap()
+}
+
+#[test]
+fn the_token_lifecycle_through_the_handlers() {
+    let setup = Setup::new(true);
+    let cookie = setup.sign_in("Ada@Example.com");
+    let read = with_cookie(&cookie, &[]);
+    let write = with_cookie(&cookie, &WRITE);
+
+    let me = setup.send("GET", "/console/api/me", &read, "");
+    assert_eq!(body(&me)["user"]["email"], "ada@example.com");
+
+    let created = setup.send(
+        "POST",
+        "/console/api/tokens",
+        &write,
+        r#"{"name":" CI ","expires_in_days":30}"#,
+    );
+    assert_eq!(created.status, 201, "{}", text(&created));
+    assert_eq!(created.header("cache-control"), Some("no-store"));
+    let created = body(&created);
+    let token = created["token"].as_str().unwrap();
+    let id = created["id"].as_str().unwrap();
+    let mut keys: Vec<_> = created.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "expires_at",
+            "hint",
+            "id",
+            "last_used_at",
+            "last_used_from",
+            "name",
+            "token"
+        ]
+    );
+    assert!(setup.validates(token));
+
+    let listed = body(&setup.send("GET", "/console/api/tokens", &read, ""));
+    assert_eq!(listed["tokens"][0]["name"], "CI");
+    assert!(!listed.to_string().contains(token));
+
+    let path = format!("/console/api/tokens/{id}");
+    let renamed = setup.send(
+        "PATCH",
+        &path,
+        &write,
+        r#"{"name":"Deploy","expires_in_days":null}"#,
+    );
+    assert_eq!(body(&renamed)["name"], "Deploy");
+    assert_eq!(body(&renamed)["expires_at"], Value::Null);
+
+    assert_eq!(setup.send("DELETE", &path, &write, "").status, 204);
+    assert!(!setup.validates(token));
+    assert_eq!(setup.send("DELETE", &path, &write, "").status, 404);
+
+    let events = body(&setup.send("GET", "/console/api/audit", &read, ""));
+    let actions: Vec<_> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "deleted",
+            "expiry_changed",
+            "renamed",
+            "created",
+            "signed_in"
+        ]
+    );
+}
+
+#[test]
+fn a_pat_meets_403_before_any_other_answer() {
+    let setup = Setup::new(true);
+    let pat = [("Authorization", "Bearer pat_x")];
+    for (method, path) in [
+        ("GET", "/console/api/tokens"),
+        ("PUT", "/console/api/tokens"),
+        ("GET", "/console/api/nothing"),
+        ("POST", "/console/auth/logout"),
+    ] {
+        let reply = setup.send(method, path, &pat, "");
+        assert_eq!(reply.status, 403, "{method} {path}");
+        assert_eq!(body(&reply)["error"], "insufficient_scope");
+    }
+}
+
+#[test]
+fn wrong_methods_and_paths_and_missing_sessions() {
+    let setup = Setup::new(true);
+    let put = setup.send("PUT", "/console/api/tokens", &WRITE, "{}");
+    assert_eq!((put.status, put.header("allow")), (405, Some("GET, POST")));
+    assert_eq!(
+        setup.send("GET", "/console/api/nothing", &[], "").status,
+        404
+    );
+    for cookie in ["", "other=1", "__Host-patgate_session=usr_x.00"] {
+        let reply = setup.send("GET", "/console/api/tokens", &[("Cookie", cookie)], "");
+        assert_eq!(
+            (reply.status, body(&reply)["error"].as_str()),
+            (401, Some("unauthenticated"))
+        );
+    }
+}
+
+#[test]
+fn another_users_token_is_the_same_404_as_a_missing_one() {
+    let setup = Setup::new(true);
+    let ada = setup.sign_in("ada@example.com");
+    let bob = setup.sign_in("bob@example.com");
+    let created = body(&setup.send(
+        "POST",
+        "/console/api/tokens",
+        &with_cookie(&ada, &WRITE),
+        r#"{"name":"ada only","expires_in_days":null}"#,
+    ));
+    let answers: Vec<String> = [
+        created["id"].as_str().unwrap(),
+        "tok_00000000000000000000",
+        "not-an-id",
+    ]
+    .iter()
+    .map(|id| {
+        let reply = setup.send(
+            "DELETE",
+            &format!("/console/api/tokens/{id}"),
+            &with_cookie(&bob, &WRITE),
+            "",
+        );
+        assert_eq!(reply.status, 404);
+        text(&reply)
+    })
+    .collect();
+    assert!(answers.windows(2).all(|pair| pair[0] == pair[1]));
+    assert!(setup.validates(created["token"].as_str().unwrap()));
+}
+
+#[test]
+fn an_unreachable_ledger_is_503_never_401() {
+    let setup = Setup::new(true);
+    let cookie = setup.sign_in("ada@example.com");
+    setup.ledgers.unreachable.set(true);
+    let reply = setup.send("GET", "/console/api/tokens", &with_cookie(&cookie, &[]), "");
+    assert_eq!(
+        (reply.status, reply.header("retry-after")),
+        (503, Some("5"))
+    );
+}
+
+#[test]
+fn development_sign_in_only_when_enabled_and_on_localhost() {
+    let disabled = Setup::new(false);
+    let body = r#"{"email":"ada@example.com"}"#;
+    assert_eq!(
+        disabled
+            .send("POST", "/console/auth/dev-login", &WRITE, body)
+            .status,
+        404
+    );
+    let enabled = Setup::new(true);
+    let remote = enabled.send_to(
+        "patgate.example",
+        "POST",
+        "/console/auth/dev-login",
+        &WRITE,
+        body,
+    );
+    assert_eq!(remote.status, 403);
+    let bad = enabled.send(
+        "POST",
+        "/console/auth/dev-login",
+        &WRITE,
+        r#"{"email":"not an email"}"#,
+    );
+    assert_eq!(bad.status, 400);
+}
+
+#[test]
+fn sign_in_rotates_the_session_and_sign_out_ends_it() {
+    let setup = Setup::new(true);
+    let first = setup.sign_in("ada@example.com");
+    let again = setup.send(
+        "POST",
+        "/console/auth/dev-login",
+        &with_cookie(&first, &WRITE),
+        r#"{"email":"ada@example.com"}"#,
+    );
+    let second = again
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(first, second);
+    assert_eq!(
+        setup
+            .send("GET", "/console/api/me", &with_cookie(&first, &[]), "")
+            .status,
+        401
+    );
+    assert_eq!(
+        setup
+            .send("GET", "/console/api/me", &with_cookie(&second, &[]), "")
+            .status,
+        200
+    );
+
+    let out = setup.send(
+        "POST",
+        "/console/auth/logout",
+        &with_cookie(&second, &WRITE),
+        "",
+    );
+    assert_eq!(out.status, 204);
+    assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        setup
+            .send("GET", "/console/api/me", &with_cookie(&second, &[]), "")
+            .status,
+        401
+    );
+}

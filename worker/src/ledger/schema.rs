@@ -1,0 +1,109 @@
+//! What a user's ledger stores, and under which keys. This is a persistent format: changing a
+//! stored type means reading the old shape too.
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `token:<token id>` | [`TokenEntry`] |
+//! | `session:<session key>` | [`SessionRecord`](patgate_core::session::SessionRecord) |
+//! | `audit:<20-digit sequence>` | [`StoredAuditEvent`] |
+//! | `audit-sequence` | the last audit sequence number |
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use patgate_core::identity::{Email, TokenId, TokenName, UserId};
+use patgate_core::record::TokenRecord;
+use patgate_core::session::SessionKey;
+use patgate_core::time::Timestamp;
+use patgate_core::token::StorageKey;
+
+use super::audit::AuditAction;
+use crate::store::{LedgerStorage, StoreError};
+
+pub const TOKEN_PREFIX: &str = "token:";
+pub const SESSION_PREFIX: &str = "session:";
+pub const AUDIT_PREFIX: &str = "audit:";
+pub const AUDIT_SEQUENCE_KEY: &str = "audit-sequence";
+
+pub fn token_key(token_id: &TokenId) -> String {
+    format!("{TOKEN_PREFIX}{}", token_id.as_str())
+}
+
+pub fn session_key(session: &SessionKey) -> String {
+    format!("{SESSION_PREFIX}{}", session.as_str())
+}
+
+pub fn audit_key(sequence: u64) -> String {
+    // Zero-padded so that key order is sequence order.
+    format!("{AUDIT_PREFIX}{sequence:020}")
+}
+
+/// What the ledger keeps per token. The hash is kept so the KV record can be found again; the
+/// plaintext never is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenEntry {
+    pub token_id: TokenId,
+    pub storage_key: StorageKey,
+    pub hint: String,
+    pub name: TokenName,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub last_used_from: Option<String>,
+}
+
+impl TokenEntry {
+    /// The KV validation record that matches this entry.
+    pub fn record(&self, user_id: &UserId, email: &Email) -> TokenRecord {
+        TokenRecord::new(
+            self.token_id.clone(),
+            user_id.clone(),
+            email.clone(),
+            self.name.clone(),
+            self.created_at,
+            self.expires_at,
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAuditEvent {
+    pub at: Timestamp,
+    pub action: AuditAction,
+    pub token_id: Option<TokenId>,
+    pub token_name: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A value read from storage together with its stored text, so that a change to it can be
+/// undone byte for byte.
+#[derive(Debug, Clone)]
+pub struct Loaded<V> {
+    pub key: String,
+    pub raw: String,
+    pub value: V,
+}
+
+pub fn encode<V: Serialize>(value: &V) -> String {
+    #[allow(clippy::expect_used)]
+    // Invariant: the stored types are plain structs of strings, integers and enums with string
+    // keys, which serde_json always serializes.
+    serde_json::to_string(value).expect("stored ledger types always serialize")
+}
+
+pub fn decode<V: DeserializeOwned>(key: &str, json: &str) -> Result<V, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError(format!("unreadable ledger entry {key}: {e}")))
+}
+
+/// Reads and decodes one entry, keeping its stored text.
+pub async fn load<V: DeserializeOwned>(
+    storage: &impl LedgerStorage,
+    key: String,
+) -> Result<Option<Loaded<V>>, StoreError> {
+    let Some(raw) = storage.get(&key).await? else {
+        return Ok(None);
+    };
+    let value = decode(&key, &raw)?;
+    Ok(Some(Loaded { key, raw, value }))
+}

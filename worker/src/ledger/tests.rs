@@ -1,0 +1,454 @@
+//! Native tests of the ledger with in-memory stores and injected faults, through the same JSON
+//! protocol the Durable Object receives.
+
+use futures_executor::block_on;
+use patgate_core::expiry::{Expiry, ExpiryDays};
+use patgate_core::identity::{Email, TokenId, TokenName, UserId};
+use patgate_core::session::{
+    NewSession, SessionKey, ABSOLUTE_TIMEOUT_SECONDS, IDLE_TIMEOUT_SECONDS,
+};
+use patgate_core::time::Timestamp;
+use patgate_core::token::UntrustedToken;
+
+use super::audit::{AuditAction, AUDIT_RETENTION};
+use super::protocol::*;
+use super::*;
+use crate::auth::authenticate;
+use crate::error::ApiError;
+use crate::store::memory::{Faults, MemoryLedgerStorage, MemoryTokenStore};
+use crate::testing::{at, CountingEntropy};
+
+struct World {
+    storage: MemoryLedgerStorage,
+    tokens: MemoryTokenStore,
+    entropy: CountingEntropy,
+    user_id: UserId,
+    email: Email,
+    session: SessionKey,
+}
+
+fn days(n: u64) -> Expiry {
+    Expiry::InDays(ExpiryDays::new(n).unwrap())
+}
+
+impl World {
+    fn new(email: &str) -> Self {
+        let email = Email::parse(email).unwrap();
+        let user_id = UserId::for_email(&email);
+        // A different secret per user, as real sessions have.
+        let secret = [email.as_str().bytes().fold(0u8, u8::wrapping_add); 32];
+        let session = NewSession::start(&user_id, &secret).key().clone();
+        let world = Self {
+            storage: MemoryLedgerStorage::default(),
+            tokens: MemoryTokenStore::default(),
+            entropy: CountingEntropy::default(),
+            user_id,
+            email,
+            session,
+        };
+        let sign_in = SignIn {
+            email: world.email.clone(),
+            session: world.session.clone(),
+        };
+        world.call_at(sign_in, 0).unwrap();
+        world
+    }
+
+    /// Sends `call` as the Worker would: serialized, to this user's ledger, at `offset`.
+    fn call_at<C: Call>(&self, call: C, offset: u64) -> Result<C::Reply, LedgerError> {
+        self.call_for(&self.user_id, call, offset)
+    }
+
+    fn call_for<C: Call>(
+        &self,
+        user_id: &UserId,
+        call: C,
+        offset: u64,
+    ) -> Result<C::Reply, LedgerError> {
+        let ledger = Ledger {
+            storage: &self.storage,
+            tokens: &self.tokens,
+            entropy: &self.entropy,
+            user_id: &self.user_id,
+        };
+        let request = schema::encode(&LedgerRequest {
+            user_id: user_id.clone(),
+            command: call.into(),
+        });
+        let reply = block_on(ledger.handle(&request, at(offset)));
+        serde_json::from_str(&reply).unwrap()
+    }
+
+    fn act_at<A: UserCall>(&self, action: A, offset: u64) -> Result<A::Reply, LedgerError> {
+        let call = AsUser {
+            session: self.session.clone(),
+            action,
+        };
+        self.call_at(call, offset)
+    }
+
+    fn act<A: UserCall>(&self, action: A) -> Result<A::Reply, LedgerError> {
+        self.act_at(action, 10)
+    }
+
+    fn create(&self, name: &str, expiry: Expiry) -> Result<CreatedToken, LedgerError> {
+        self.act(CreateToken {
+            name: TokenName::parse(name).unwrap(),
+            expiry,
+        })
+    }
+
+    fn update(&self, id: &TokenId, name: &str, expiry: Option<Expiry>) -> UpdateToken {
+        UpdateToken {
+            token_id: id.clone(),
+            name: Some(TokenName::parse(name).unwrap()),
+            expiry,
+        }
+    }
+
+    /// A user with one token renamed until the audit log holds [`AUDIT_RETENTION`] events.
+    fn with_full_audit_log() -> (Self, CreatedToken) {
+        let world = Self::new("ada@example.com");
+        let created = world.create("CI", Expiry::Never).unwrap();
+        for i in 0..AUDIT_RETENTION {
+            world
+                .act(world.update(&created.token.id, &format!("n{i}"), None))
+                .unwrap();
+        }
+        (world, created)
+    }
+
+    fn list(&self) -> Vec<TokenSummary> {
+        self.act(ListTokens {}).unwrap()
+    }
+
+    fn events(&self) -> Vec<AuditEvent> {
+        self.act(Audit {}).unwrap()
+    }
+
+    fn validates_at(&self, plaintext: &str, when: Timestamp) -> Result<String, ApiError> {
+        let header = format!("Bearer {plaintext}");
+        let principal = block_on(authenticate(Some(&header), &self.tokens, when))?;
+        Ok(principal.token_name().as_str().to_owned())
+    }
+
+    fn validates(&self, plaintext: &str) -> Result<String, ApiError> {
+        self.validates_at(plaintext, at(20))
+    }
+
+    fn everything_stored(&self) -> String {
+        let ledger = self.storage.entries.borrow();
+        let kv = self.tokens.records.borrow();
+        format!("{ledger:?}{kv:?}")
+    }
+}
+
+fn fail(get: bool, put: bool, delete: bool) -> Faults {
+    Faults { get, put, delete }
+}
+
+#[test]
+fn create_stores_only_the_hash_and_validates_at_once() {
+    let world = World::new("ada@example.com");
+    let created = world.create("CI", days(30)).unwrap();
+    let plaintext = created.plaintext;
+    assert_eq!(created.token.hint, &plaintext[..8]);
+    assert_eq!(created.token.expires_at, Some(at(10 + 30 * 86_400)));
+    world.validates(&plaintext).unwrap();
+    let stored = world.everything_stored();
+    assert!(!stored.contains(&plaintext), "plaintext persisted");
+    let parsed = UntrustedToken::parse(&plaintext).unwrap();
+    assert!(stored.contains(parsed.storage_key().as_str()));
+    assert_eq!(world.list(), vec![created.token]);
+}
+
+#[test]
+fn each_command_commits_once() {
+    let world = World::new("ada@example.com");
+    let before = world.storage.commits.get();
+    let created = world.create("CI", Expiry::Never).unwrap();
+    assert_eq!(world.storage.commits.get(), before + 1, "create");
+    world
+        .act_at(world.update(&created.token.id, "CD", None), 20)
+        .unwrap();
+    assert_eq!(world.storage.commits.get(), before + 2, "update");
+    world
+        .act(DeleteToken {
+            token_id: created.token.id,
+        })
+        .unwrap();
+    assert_eq!(world.storage.commits.get(), before + 3, "delete");
+}
+
+#[test]
+fn list_is_newest_first() {
+    let world = World::new("ada@example.com");
+    let first = world.create("first", Expiry::Never).unwrap().token;
+    let second = world
+        .act_at(
+            CreateToken {
+                name: TokenName::parse("second").unwrap(),
+                expiry: Expiry::Never,
+            },
+            60,
+        )
+        .unwrap()
+        .token;
+    let names: Vec<_> = world.list().into_iter().map(|t| t.name).collect();
+    assert_eq!(names, vec![second.name, first.name]);
+}
+
+#[test]
+fn a_failed_kv_write_on_create_leaves_nothing_behind() {
+    let world = World::new("ada@example.com");
+    let before = world.storage.entries.borrow().clone();
+    world.tokens.faults.set(fail(false, true, false));
+    assert_eq!(
+        world.create("CI", Expiry::Never).unwrap_err(),
+        LedgerError::Unavailable
+    );
+    world.tokens.faults.set(Faults::default());
+    // The undo is exact: the ledger is as it was, byte for byte.
+    assert_eq!(*world.storage.entries.borrow(), before);
+    assert!(world.list().is_empty());
+    assert!(world.tokens.records.borrow().is_empty());
+    assert!(world
+        .events()
+        .iter()
+        .all(|e| e.action != AuditAction::Created));
+}
+
+#[test]
+fn a_failed_ledger_write_on_create_writes_no_kv_record() {
+    let world = World::new("ada@example.com");
+    world.storage.faults.set(fail(false, true, false));
+    assert_eq!(
+        world.create("CI", Expiry::Never).unwrap_err(),
+        LedgerError::Unavailable
+    );
+    assert!(world.tokens.records.borrow().is_empty());
+}
+
+#[test]
+fn delete_refuses_at_once_and_a_failed_kv_delete_changes_nothing() {
+    let world = World::new("ada@example.com");
+    let created = world.create("CI", Expiry::Never).unwrap();
+    let delete = || DeleteToken {
+        token_id: created.token.id.clone(),
+    };
+
+    world.tokens.faults.set(fail(false, false, true));
+    assert_eq!(world.act(delete()).unwrap_err(), LedgerError::Unavailable);
+    world.tokens.faults.set(Faults::default());
+    assert_eq!(world.list().len(), 1);
+    world.validates(&created.plaintext).unwrap();
+
+    assert_eq!(world.act(delete()), Ok(()));
+    assert_eq!(
+        world.validates(&created.plaintext),
+        Err(ApiError::InvalidToken)
+    );
+    assert!(world.list().is_empty());
+    assert_eq!(world.act(delete()).unwrap_err(), LedgerError::NotFound);
+}
+
+#[test]
+fn a_failed_ledger_delete_after_kv_delete_still_refuses_the_token() {
+    let world = World::new("ada@example.com");
+    let created = world.create("CI", Expiry::Never).unwrap();
+    world.storage.faults.set(fail(false, false, true));
+    let delete = || DeleteToken {
+        token_id: created.token.id.clone(),
+    };
+    assert_eq!(world.act(delete()).unwrap_err(), LedgerError::Unavailable);
+    assert_eq!(
+        world.validates(&created.plaintext),
+        Err(ApiError::InvalidToken)
+    );
+    // A retry finishes the job.
+    world.storage.faults.set(Faults::default());
+    assert_eq!(world.act(delete()), Ok(()));
+    assert!(world.list().is_empty());
+}
+
+#[test]
+fn update_changes_validation_at_once_and_reverts_when_kv_fails() {
+    let world = World::new("ada@example.com");
+    let created = world.create("CI", Expiry::Never).unwrap();
+    let id = &created.token.id;
+    let plaintext = &created.plaintext;
+
+    let token = world
+        .act(world.update(id, "deploy", Some(days(1))))
+        .unwrap();
+    assert_eq!(token.name.as_str(), "deploy");
+    assert_eq!(token.expires_at, Some(at(10 + 86_400)));
+    assert_eq!(world.validates(plaintext).unwrap(), "deploy");
+    // One day later it has expired.
+    assert_eq!(
+        world.validates_at(plaintext, at(10 + 86_400)),
+        Err(ApiError::InvalidToken)
+    );
+
+    let before = world.storage.entries.borrow().clone();
+    world.tokens.faults.set(fail(false, true, false));
+    assert_eq!(
+        world
+            .act(world.update(id, "broken", Some(Expiry::Never)))
+            .unwrap_err(),
+        LedgerError::Unavailable
+    );
+    world.tokens.faults.set(Faults::default());
+    assert_eq!(*world.storage.entries.borrow(), before);
+    assert_eq!(world.list()[0].name.as_str(), "deploy");
+    assert_eq!(world.validates(plaintext).unwrap(), "deploy");
+    let actions: Vec<_> = world.events().into_iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        vec![
+            AuditAction::ExpiryChanged,
+            AuditAction::Renamed,
+            AuditAction::Created,
+            AuditAction::SignedIn
+        ]
+    );
+}
+
+#[test]
+fn another_users_token_is_not_found() {
+    let ada = World::new("ada@example.com");
+    let created = ada.create("CI", Expiry::Never).unwrap();
+    let bob = World::new("bob@example.com");
+    let delete = DeleteToken {
+        token_id: created.token.id,
+    };
+    assert_eq!(bob.act(delete).unwrap_err(), LedgerError::NotFound);
+    // Ada's session key means nothing in Bob's ledger.
+    let as_ada = AsUser {
+        session: ada.session.clone(),
+        action: Me {},
+    };
+    assert_eq!(
+        bob.call_at(as_ada, 10).unwrap_err(),
+        LedgerError::NotSignedIn
+    );
+}
+
+#[test]
+fn a_request_for_another_user_is_refused_by_the_object() {
+    let ada = World::new("ada@example.com");
+    let bob = World::new("bob@example.com");
+    // Bob's session, sent to Ada's object with Bob's user id in the body: the object belongs
+    // to Ada, so whatever the body claims, it answers for nobody else.
+    let as_bob = AsUser {
+        session: bob.session.clone(),
+        action: Me {},
+    };
+    assert_eq!(
+        ada.call_for(&bob.user_id, as_bob, 10).unwrap_err(),
+        LedgerError::Unavailable
+    );
+}
+
+#[test]
+fn sessions_end_when_idle_or_old_and_at_sign_out() {
+    let world = World::new("ada@example.com");
+    assert!(world.act_at(Me {}, IDLE_TIMEOUT_SECONDS - 1).is_ok());
+    // Activity keeps it alive, up to the absolute limit.
+    let mut offset = IDLE_TIMEOUT_SECONDS - 1;
+    while offset + IDLE_TIMEOUT_SECONDS - 1 < ABSOLUTE_TIMEOUT_SECONDS {
+        offset += IDLE_TIMEOUT_SECONDS - 1;
+        assert!(world.act_at(Me {}, offset).is_ok(), "at {offset}");
+    }
+    assert_eq!(
+        world.act_at(Me {}, ABSOLUTE_TIMEOUT_SECONDS).unwrap_err(),
+        LedgerError::NotSignedIn
+    );
+
+    let idle = World::new("bob@example.com");
+    assert_eq!(
+        idle.act_at(Me {}, IDLE_TIMEOUT_SECONDS).unwrap_err(),
+        LedgerError::NotSignedIn
+    );
+
+    let out = World::new("cy@example.com");
+    let sign_out = SignOut {
+        session: out.session.clone(),
+    };
+    assert_eq!(out.call_at(sign_out, 10), Ok(()));
+    assert_eq!(out.act(Me {}).unwrap_err(), LedgerError::NotSignedIn);
+}
+
+#[test]
+fn last_used_is_written_at_most_every_five_minutes() {
+    let world = World::new("ada@example.com");
+    let created = world.create("CI", Expiry::Never).unwrap();
+    let used = |offset, place: &str| {
+        let command = RecordUse {
+            token_id: created.token.id.clone(),
+            from: Some(place.to_owned()),
+        };
+        world.call_at(command, offset).unwrap();
+        let listed = world.list().remove(0);
+        (listed.last_used_at.unwrap(), listed.last_used_from.unwrap())
+    };
+    let first = used(100, "AMS, NL");
+    assert_eq!(used(100 + LAST_USED_INTERVAL_SECONDS - 1, "SFO, US"), first);
+    let later = used(100 + LAST_USED_INTERVAL_SECONDS, "SFO, US");
+    assert_eq!(later.1, "SFO, US");
+    // A use of a deleted token is ignored, not an error.
+    let ghost = RecordUse {
+        token_id: TokenId::parse("tok_00000000000000000000").unwrap(),
+        from: None,
+    };
+    assert!(world.call_at(ghost, 10).is_ok());
+}
+
+#[test]
+fn the_token_limit_is_enforced() {
+    let world = World::new("ada@example.com");
+    for i in 0..MAX_TOKENS_PER_USER {
+        world.create(&format!("t{i}"), Expiry::Never).unwrap();
+    }
+    assert_eq!(
+        world.create("one too many", Expiry::Never).unwrap_err(),
+        LedgerError::TokenLimitReached
+    );
+}
+
+#[test]
+fn audit_keeps_the_newest_events_only() {
+    let (world, _) = World::with_full_audit_log();
+    let events = world.events();
+    assert_eq!(events.len(), AUDIT_RETENTION);
+    assert_eq!(
+        events[0].detail.as_deref(),
+        Some(format!("n{} → n{}", AUDIT_RETENTION - 2, AUDIT_RETENTION - 1).as_str())
+    );
+    let stored_events = world
+        .storage
+        .entries
+        .borrow()
+        .keys()
+        .filter(|k| k.starts_with("audit:"))
+        .count();
+    assert_eq!(stored_events, AUDIT_RETENTION);
+}
+
+#[test]
+fn undoing_a_change_restores_events_dropped_by_retention() {
+    let (world, created) = World::with_full_audit_log();
+    let before = world.storage.entries.borrow().clone();
+    world.tokens.faults.set(fail(false, true, false));
+    assert!(world
+        .act(world.update(&created.token.id, "lost", None))
+        .is_err());
+    assert_eq!(*world.storage.entries.borrow(), before);
+}
+
+#[test]
+fn a_failing_ledger_read_is_unavailable_not_signed_out() {
+    let world = World::new("ada@example.com");
+    world.storage.faults.set(fail(true, false, false));
+    assert_eq!(world.act(Me {}).unwrap_err(), LedgerError::Unavailable);
+}

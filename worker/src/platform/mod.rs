@@ -1,0 +1,257 @@
+//! Everything that touches workers-rs and the JavaScript runtime: the fetch entry point, the
+//! conversion of requests and replies, KV, the `UserLedger` Durable Object, the origin fetch
+//! and the static assets. The logic above this layer is plain Rust and runs natively in tests.
+
+mod body;
+mod kv;
+mod ledger_object;
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+use patgate_core::time::Timestamp;
+use patgate_core::verify::Principal;
+use wasm_bindgen::JsValue;
+use worker::{Context, Env, Fetch, Request, Response};
+
+use crate::auth::authenticate;
+use crate::config::{Config, Forwarding};
+use crate::console::{Console, ConsoleRequest};
+use crate::error::ApiError;
+use crate::gateway::{self, Forward};
+use crate::http::{Headers, Method, Reply, CONSOLE_HEADERS};
+use crate::ledger::client::LedgerClient;
+use crate::ledger::protocol::RecordUse;
+use crate::log;
+use crate::router::{self, ConsoleRoute, Route};
+use crate::runtime::{Clock, SystemClock, SystemEntropy};
+use body::WorkerBody;
+use kv::KvTokenStore;
+use ledger_object::DurableObjectTransport;
+
+pub use ledger_object::UserLedger;
+
+thread_local! {
+    /// The configuration, parsed from the first request's environment: it is the same for
+    /// every request an isolate serves.
+    static CONFIG: OnceCell<Rc<Config>> = const { OnceCell::new() };
+}
+
+fn config(env: &Env) -> Rc<Config> {
+    CONFIG.with(|cell| {
+        Rc::clone(cell.get_or_init(|| {
+            let config = Config::parse(|name| env.var(name).ok().map(|value| value.to_string()));
+            for problem in config.problems() {
+                log::error(&format!("configuration: {problem}"));
+            }
+            Rc::new(config)
+        }))
+    })
+}
+
+/// An answer: built by the logic, or passed through from the origin or the assets.
+enum Answer {
+    Reply(Reply),
+    Passthrough(Response),
+}
+
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let method = Method::parse(&req.inner().method());
+    let path = req.path();
+    let answer = match router::route(&method, &path) {
+        Ok(Route::Verify) => verify(&req, &env, &ctx).await.map(Answer::Reply),
+        Ok(Route::Health) => {
+            Reply::json(200, &serde_json::json!({ "status": "ok" })).map(Answer::Reply)
+        }
+        Ok(Route::Console(route)) => {
+            // Console answers carry the console's headers, errors included.
+            let reply = console(route, method, req, &env)
+                .await
+                .unwrap_or_else(|error| Reply::error(&error));
+            Ok(Answer::Reply(reply.with_console_headers()))
+        }
+        Ok(Route::ConsoleHome) => Ok(Answer::Reply(Reply::redirect(308, "/console/"))),
+        Ok(Route::ConsoleAsset) => static_asset(req, &env).await.map(Answer::Passthrough),
+        Ok(Route::Forward) => forward(&req, &env, &ctx).await,
+        Err(error) => Err(error),
+    };
+    match answer {
+        Ok(Answer::Reply(reply)) => into_response(reply),
+        Ok(Answer::Passthrough(response)) => Ok(response),
+        Err(error) => into_response(Reply::error(&error)),
+    }
+}
+
+fn into_response(reply: Reply) -> worker::Result<Response> {
+    let headers = worker::Headers::new();
+    for (name, value) in &reply.headers {
+        headers.append(name, value)?;
+    }
+    let builder = Response::builder()
+        .with_status(reply.status)
+        .with_headers(headers);
+    Ok(if reply.body.is_empty() {
+        builder.empty()
+    } else {
+        builder.fixed(reply.body)
+    })
+}
+
+fn ledger(env: &Env) -> LedgerClient<DurableObjectTransport> {
+    LedgerClient::new(DurableObjectTransport::new(env.clone()))
+}
+
+async fn console(
+    route: Result<ConsoleRoute, ApiError>,
+    method: Method,
+    req: Request,
+    env: &Env,
+) -> Result<Reply, ApiError> {
+    let config = config(env);
+    let url = req.url()?;
+    let request = ConsoleRequest {
+        method,
+        own_origin: url.origin().ascii_serialization(),
+        host: url.host_str().unwrap_or_default().to_owned(),
+        headers: req.headers().entries().collect::<Headers>(),
+        body: WorkerBody(req),
+    };
+    let console = Console {
+        ledger: &ledger(env),
+        entropy: &SystemEntropy,
+        config: &config,
+    };
+    console.handle(route, request).await
+}
+
+async fn authenticated(
+    req: &Request,
+    env: &Env,
+    ctx: &Context,
+) -> Result<(Principal, Timestamp), ApiError> {
+    let now = SystemClock.now();
+    let authorization = req.headers().get("Authorization")?;
+    let principal = authenticate(authorization.as_deref(), &KvTokenStore::new(env), now).await?;
+    note_use(&principal, req, env, ctx, now);
+    Ok((principal, now))
+}
+
+async fn verify(req: &Request, env: &Env, ctx: &Context) -> Result<Reply, ApiError> {
+    let (principal, _) = authenticated(req, env, ctx).await?;
+    gateway::verify_reply(&principal)
+}
+
+async fn forward(req: &Request, env: &Env, ctx: &Context) -> Result<Answer, ApiError> {
+    let (principal, now) = authenticated(req, env, ctx).await?;
+    let method = req.inner().method();
+    let url = req.url()?;
+    let path_and_query = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let config = config(env);
+    let target = match &config.forwarding {
+        Ok(Forwarding::Origin(target)) => target,
+        Ok(Forwarding::Echo) => {
+            return gateway::echo_reply(&method, &path_and_query, &principal).map(Answer::Reply)
+        }
+        // Named in the log once, when the configuration was parsed.
+        Err(_) => return Err(ApiError::GatewayMisconfigured),
+    };
+    let client_headers: Vec<(String, String)> = req.headers().entries().collect();
+    let plan = Forward::plan(
+        &method,
+        &path_and_query,
+        client_headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        &principal,
+        target,
+        now,
+    );
+    send_to_origin(req, plan).await.map(Answer::Passthrough)
+}
+
+/// Sends the planned request with the client's body streamed through, not buffered, and the
+/// method exactly as received.
+async fn send_to_origin(req: &Request, plan: Forward) -> Result<Response, ApiError> {
+    let js_error = |what: &'static str| {
+        move |error: JsValue| {
+            log::error(&format!("{what}: {error:?}"));
+            ApiError::Internal
+        }
+    };
+    let headers = web_sys::Headers::new().map_err(js_error("origin headers"))?;
+    for (name, value) in &plan.headers {
+        headers
+            .append(name, value)
+            .map_err(js_error("origin header"))?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(&plan.method);
+    init.set_headers(&headers);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    if let Some(body) = req.inner().body() {
+        init.set_body(&body);
+    }
+    let upstream = web_sys::Request::new_with_str_and_init(&plan.url, &init)
+        .map_err(js_error("origin request"))?;
+    Fetch::Request(upstream.into())
+        .send()
+        .await
+        .map_err(|error| {
+            log::error(&format!("origin fetch failed: {error}"));
+            ApiError::OriginUnreachable
+        })
+}
+
+/// Cloudflare's location for this request ("AMS, NL"), when the runtime provides it.
+fn place_of(req: &Request) -> Option<String> {
+    let cf = js_sys::Reflect::get(req.inner(), &JsValue::from_str("cf")).ok()?;
+    let field = |name: &str| {
+        js_sys::Reflect::get(&cf, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|v| {
+                !v.is_empty() && v.len() <= 16 && v.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+    };
+    match (field("colo"), field("country")) {
+        (Some(colo), Some(country)) => Some(format!("{colo}, {country}")),
+        (Some(place), None) | (None, Some(place)) => Some(place),
+        (None, None) => None,
+    }
+}
+
+/// Records "last used" off the response path: never delays or fails the request.
+fn note_use(principal: &Principal, req: &Request, env: &Env, ctx: &Context, now: Timestamp) {
+    if !gateway::due_for_report(principal.token_id().as_str(), now) {
+        return;
+    }
+    let ledger = ledger(env);
+    let user_id = principal.user_id().clone();
+    let used = RecordUse {
+        token_id: principal.token_id().clone(),
+        from: place_of(req),
+    };
+    ctx.wait_until(async move {
+        if let Err(error) = ledger.call(&user_id, used).await {
+            log::error(&format!("recording last use failed: {error}"));
+        }
+    });
+}
+
+/// The console's static files (web/), with its security headers.
+async fn static_asset(req: Request, env: &Env) -> Result<Response, ApiError> {
+    let response = env.assets("ASSETS")?.fetch_request(req).await?;
+    // The assets' response headers are immutable: copy them into a new response.
+    let headers = worker::Headers::new();
+    for (name, value) in response.headers().entries() {
+        headers.append(&name, &value)?;
+    }
+    for (name, value) in CONSOLE_HEADERS {
+        headers.set(name, value)?;
+    }
+    Ok(Response::builder()
+        .with_status(response.status_code())
+        .with_headers(headers)
+        .body(response.body().clone()))
+}
