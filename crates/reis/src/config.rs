@@ -1,8 +1,6 @@
-//! Where reis keeps its settings, and which setting wins.
-//!
-//! Precedence: command-line flag > environment (`REIS_API_TOKEN`, `REIS_API_URL`) > config
-//! file > default. The file lives in `$XDG_CONFIG_HOME/reis/config.json` (else
+//! Where reis keeps its settings on disk: `$XDG_CONFIG_HOME/reis/config.json` (else
 //! `~/.config/reis/config.json`), in a 0700 directory, as a 0600 file, written atomically.
+//! Which setting wins is decided in [`crate::settings`].
 
 use std::fmt;
 use std::fs;
@@ -11,9 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub const DEFAULT_API_URL: &str = "https://api.bahriya.cloud";
-pub const TOKEN_ENV: &str = "REIS_API_TOKEN";
-pub const API_URL_ENV: &str = "REIS_API_URL";
+use crate::client::{exit, Failure};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,30 +20,29 @@ pub struct ConfigFile {
     pub token: Option<String>,
 }
 
-/// Where a setting came from, for `reis auth status`.
+/// The config file as read at the start of a run: where it lives and what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Flag,
-    Environment(&'static str),
-    ConfigFile(PathBuf),
-    Default,
+pub struct Config {
+    pub dir: PathBuf,
+    pub path: PathBuf,
+    pub file: ConfigFile,
 }
 
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Flag => f.write_str("command-line flag"),
-            Self::Environment(name) => write!(f, "environment variable {name}"),
-            Self::ConfigFile(path) => write!(f, "config file {}", path.display()),
-            Self::Default => f.write_str("default"),
-        }
+impl Config {
+    pub fn load(dir: &Path) -> Result<Self, ConfigError> {
+        let path = config_file_path(dir);
+        let file = load(&path)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            path,
+            file,
+        })
     }
-}
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    pub value: String,
-    pub source: Source,
+    /// Writes the file back; returns where.
+    pub fn save(&self) -> Result<PathBuf, ConfigError> {
+        save(&self.dir, &self.file)
+    }
 }
 
 /// The directory holding reis's config, from the environment (no I/O).
@@ -66,42 +61,6 @@ pub fn config_file_path(dir: &Path) -> PathBuf {
     dir.join("config.json")
 }
 
-/// Picks the first present value in precedence order.
-pub fn resolve(
-    flag: Option<&str>,
-    env: (&'static str, Option<&str>),
-    file: (Option<&str>, &Path),
-    default: Option<&str>,
-) -> Option<Setting> {
-    let present = |v: Option<&str>| {
-        v.map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
-    if let Some(value) = present(flag) {
-        return Some(Setting {
-            value,
-            source: Source::Flag,
-        });
-    }
-    if let Some(value) = present(env.1) {
-        return Some(Setting {
-            value,
-            source: Source::Environment(env.0),
-        });
-    }
-    if let Some(value) = present(file.0) {
-        return Some(Setting {
-            value,
-            source: Source::ConfigFile(file.1.to_owned()),
-        });
-    }
-    default.map(|value| Setting {
-        value: value.to_owned(),
-        source: Source::Default,
-    })
-}
-
 #[derive(Debug)]
 pub enum ConfigError {
     Io(PathBuf, io::Error),
@@ -118,6 +77,12 @@ impl fmt::Display for ConfigError {
                 path.display()
             ),
         }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::new(exit::USAGE, e.to_string())
     }
 }
 
@@ -141,7 +106,10 @@ pub fn save(dir: &Path, config: &ConfigFile) -> Result<PathBuf, ConfigError> {
     create_private_dir(dir).map_err(io_error(dir))?;
     let path = config_file_path(dir);
     let temporary = dir.join(format!(".config.json.{}.tmp", std::process::id()));
-    let json = serde_json::to_string_pretty(config).unwrap_or_default();
+    #[allow(clippy::expect_used)]
+    // Cannot fail: a `ConfigFile` is made of optional strings, which serde_json always
+    // serializes.
+    let json = serde_json::to_string_pretty(config).expect("a ConfigFile always serializes");
     let written = (|| {
         let mut file = open_private(&temporary)?;
         file.write_all(json.as_bytes())?;
@@ -193,36 +161,6 @@ fn open_private(path: &Path) -> io::Result<fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flags_beat_environment_beat_file_beat_default() {
-        let path = Path::new("/cfg/reis/config.json");
-        let check = |flag, env, file, expected: Source| {
-            let setting = resolve(
-                flag,
-                ("REIS_API_URL", env),
-                (file, path),
-                Some(DEFAULT_API_URL),
-            )
-            .unwrap();
-            assert_eq!(setting.source, expected);
-        };
-        check(Some("f"), Some("e"), Some("c"), Source::Flag);
-        check(
-            None,
-            Some("e"),
-            Some("c"),
-            Source::Environment("REIS_API_URL"),
-        );
-        check(
-            None,
-            Some("  "),
-            Some("c"),
-            Source::ConfigFile(path.to_owned()),
-        );
-        check(None, None, None, Source::Default);
-        assert_eq!(resolve(None, ("X", None), (None, path), None), None);
-    }
 
     #[test]
     fn config_dir_follows_xdg() {
