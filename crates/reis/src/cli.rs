@@ -26,10 +26,10 @@ pub enum AuthCommand {
     Login(LoginArgs),
     /// Show who the token belongs to and when it expires; exit non-zero if it does not work.
     Status(ApiUrlArg),
-    /// Forget the saved token (it keeps working until deleted in the console).
-    Logout,
-    /// Print the token in use, for piping into other tools.
-    Token,
+    /// Forget the token saved for the API (it keeps working until deleted in the console).
+    Logout(ApiUrlArg),
+    /// Print the token in use for the API, for piping into other tools.
+    Token(ApiUrlArg),
 }
 
 #[derive(Debug, Args)]

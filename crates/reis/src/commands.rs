@@ -61,8 +61,8 @@ fn login(ctx: &mut Context, login: Login) -> Result<(), Failure> {
         env_token_set,
     } = login;
     let verified = Client::new(&api, &token).verify()?;
-    config.file.token = Some(token.expose().to_owned());
-    config.file.api_url = Some(api.to_string());
+    config.file.remember(&api, &token);
+    config.file.default_api = Some(api.to_string());
     let path = config.save()?;
     ctx.say(&format!(
         "Logged in to {api} as {} with token \"{}\" ({}…).",
@@ -139,16 +139,16 @@ fn logout(ctx: &mut Context, logout: Logout) -> Result<(), Failure> {
         mut config,
         env_token_set,
     } = logout;
-    match config.file.token.take() {
+    match config.file.forget(&api) {
         Some(token) => {
             let path = config.save()?;
             ctx.say(&format!(
-                "Removed token {}… from {}.",
+                "Removed token {}… for {api} from {}.",
                 hint_of(&token),
                 path.display()
             ));
         }
-        None => ctx.say("No token was saved."),
+        None => ctx.say(&format!("No token was saved for {api}.")),
     }
     ctx.say(&format!(
         "The token itself keeps working until it expires: tokens cannot delete tokens. \

@@ -94,17 +94,18 @@ impl Invocation {
                 let config = Config::load(&env.config_dir)?;
                 Ok(Self::Status(env.session(args.api.as_deref(), &config)?))
             }
-            Command::Auth(AuthCommand::Logout) => {
+            Command::Auth(AuthCommand::Logout(args)) => {
                 let config = Config::load(&env.config_dir)?;
                 Ok(Self::Logout(Logout {
-                    api: env.api_url(None, &config)?.value,
+                    api: env.api_url(args.api.as_deref(), &config)?.value,
                     config,
                     env_token_set: env.token.is_some(),
                 }))
             }
-            Command::Auth(AuthCommand::Token) => {
+            Command::Auth(AuthCommand::Token(args)) => {
                 let config = Config::load(&env.config_dir)?;
-                Ok(Self::PrintToken(env.token(&config)?.value))
+                let session = env.session(args.api.as_deref(), &config)?;
+                Ok(Self::PrintToken(session.token.value))
             }
             Command::Api(args) => {
                 let api_flag = args.api.api.clone();
@@ -124,13 +125,10 @@ impl Environment {
         settings::api_url(flag, self.api_url.as_deref(), &config.file, &config.path)
     }
 
-    fn token(&self, config: &Config) -> Result<Resolved<Token>, Failure> {
-        settings::token(self.token.as_deref(), &config.file, &config.path)
-    }
-
+    /// The API first: a saved token is looked up for that API only.
     fn session(&self, api_flag: Option<&str>, config: &Config) -> Result<Session, Failure> {
-        let token = self.token(config)?;
         let api = self.api_url(api_flag, config)?;
+        let token = settings::token(self.token.as_deref(), &api, &config.file, &config.path)?;
         Ok(Session { api, token })
     }
 }
@@ -204,7 +202,12 @@ fn parse_header(raw: &str) -> Result<(String, String), Failure> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+
     use super::*;
+    use crate::token::tests::VALID;
 
     #[test]
     fn headers_are_checked() {
@@ -216,5 +219,50 @@ mod tests {
         assert!(parse_header(": value").is_err());
         assert!(parse_header("Bad Name: v").is_err());
         assert!(parse_header("Authorization: Bearer x").is_err());
+    }
+
+    fn resolve(
+        args: &[&str],
+        env_api_url: Option<&str>,
+        dir: &Path,
+    ) -> Result<Invocation, Failure> {
+        let cli = Cli::try_parse_from(["reis"].iter().chain(args)).unwrap();
+        let env = Environment {
+            config_dir: dir.to_owned(),
+            token: None,
+            api_url: env_api_url.map(str::to_owned),
+        };
+        Invocation::resolve(cli, &env, || Ok(String::new()))
+    }
+
+    #[test]
+    fn a_saved_token_is_never_resolved_for_another_api() {
+        let root = tempfile::tempdir().unwrap();
+        let home = ApiUrl::parse("http://localhost:8787").unwrap();
+        let mut config = Config::load(root.path()).unwrap();
+        config.file.remember(&home, &Token::parse(VALID).unwrap());
+        config.file.default_api = Some(home.to_string());
+        config.save().unwrap();
+
+        let Ok(Invocation::Api(session, _)) = resolve(&["api", "/x"], None, root.path()) else {
+            panic!("the saved token is used for its own API");
+        };
+        assert_eq!(session.api.value, home);
+        assert_eq!(session.token.value.expose(), VALID);
+
+        let not_logged_in = [
+            (&["api", "/x", "--api", "http://127.0.0.2:8787"][..], None),
+            (&["auth", "status"], Some("https://evil.example")),
+            (&["auth", "token", "--api", "http://localhost:8788"], None),
+        ];
+        for (args, env_api_url) in not_logged_in {
+            let failure = resolve(args, env_api_url, root.path()).unwrap_err();
+            assert_eq!(failure.code, exit::TOKEN, "{args:?}");
+            assert!(failure.message.starts_with("not logged in to "), "{args:?}");
+        }
+        let plain = resolve(&["api", "/x"], Some("http://evil.example"), root.path());
+        let failure = plain.unwrap_err();
+        assert_eq!(failure.code, exit::USAGE);
+        assert!(failure.message.contains("plain http to evil.example"));
     }
 }
