@@ -3,8 +3,11 @@
 use std::io::Read;
 use std::time::Duration;
 
-use patgate_core::token::hint_of;
-use serde::Deserialize;
+use patgate_core::time::Timestamp;
+use serde::{Deserialize, Deserializer};
+
+use crate::api_url::ApiUrl;
+use crate::token::Token;
 
 /// Exit codes, documented in README ("The reis CLI").
 pub mod exit {
@@ -54,8 +57,27 @@ pub struct VerifiedUser {
 pub struct VerifiedToken {
     pub id: String,
     pub name: String,
-    pub created_at: String,
-    pub expires_at: Option<String>,
+    #[serde(deserialize_with = "rfc3339")]
+    pub created_at: Timestamp,
+    /// `None`: the token never expires.
+    #[serde(default, deserialize_with = "optional_rfc3339")]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// An RFC 3339 instant as the API writes it (`2026-11-23T10:00:00Z`); anything else is an error.
+fn rfc3339<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    Timestamp::parse_rfc3339(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!("{text:?} is not a time like 2026-11-23T10:00:00Z"))
+    })
+}
+
+fn optional_rfc3339<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Timestamp>, D::Error> {
+    #[derive(Deserialize)]
+    struct Instant(#[serde(deserialize_with = "rfc3339")] Timestamp);
+    Ok(Option::<Instant>::deserialize(deserializer)?.map(|Instant(at)| at))
 }
 
 #[derive(Debug)]
@@ -64,23 +86,16 @@ pub struct ApiResponse {
     pub body: Vec<u8>,
 }
 
+/// An HTTP client bound to one API and one token. `Debug` shows only the token's hint.
+#[derive(Debug)]
 pub struct Client {
     agent: ureq::Agent,
-    api_url: String,
-    token: String,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("api_url", &self.api_url)
-            .field("token", &format_args!("{}…", hint_of(&self.token)))
-            .finish_non_exhaustive()
-    }
+    api_url: ApiUrl,
+    token: Token,
 }
 
 impl Client {
-    pub fn new(api_url: &str, token: &str) -> Self {
+    pub fn new(api_url: &ApiUrl, token: &Token) -> Self {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
@@ -88,8 +103,8 @@ impl Client {
             .build();
         Self {
             agent,
-            api_url: api_url.trim_end_matches('/').to_owned(),
-            token: token.to_owned(),
+            api_url: api_url.clone(),
+            token: token.clone(),
         }
     }
 
@@ -105,7 +120,7 @@ impl Client {
         let mut request = self
             .agent
             .request(method, &url)
-            .set("Authorization", &format!("Bearer {}", self.token));
+            .set("Authorization", &format!("Bearer {}", self.token.expose()));
         for (name, value) in headers {
             request = request.set(name, value);
         }
@@ -139,29 +154,33 @@ impl Client {
         if response.status != 200 {
             return Err(self.explain(response.status, &response.body));
         }
-        serde_json::from_slice(&response.body).map_err(|_| {
+        serde_json::from_slice(&response.body).map_err(|e| {
             Failure::new(
                 exit::SERVER_ERROR,
-                format!("{} did not answer like a patgate API", self.api_url),
+                format!(
+                    "{} did not answer like a patgate API ({})",
+                    self.api_url,
+                    redact(&e.to_string(), self.token.expose())
+                ),
             )
         })
     }
 
     /// A distinct, actionable message for each failing status. Never contains the token.
     pub fn explain(&self, status: u16, body: &[u8]) -> Failure {
-        let hint = hint_of(&self.token);
+        let hint = self.token.hint();
         let detail = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
             .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-            .map(|m| format!(" ({})", redact(&m, &self.token)))
+            .map(|m| format!(" ({})", redact(&m, self.token.expose())))
             .unwrap_or_default();
         match status {
             401 => Failure::new(
                 exit::TOKEN,
                 format!(
                     "the API rejected token {hint}…: it is invalid, expired or deleted. \
-                     Create a new one in the console ({}/console/) and run `reis auth login`",
-                    self.api_url
+                     Create a new one in the console ({}) and run `reis auth login`",
+                    self.api_url.console()
                 ),
             ),
             403 => Failure::new(
@@ -190,18 +209,25 @@ pub fn redact(text: &str, token: &str) -> String {
     if token.is_empty() {
         return text.to_owned();
     }
-    text.replace(token, &format!("{}…", hint_of(token)))
+    text.replace(token, &format!("{}…", patgate_core::token::hint_of(token)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TOKEN: &str = "pat_mavzfVABqZ5YsOOlB1f46RfHk7hp3ILTgK2y3mH3UqtmaFCrvkUb7keKpQ4Fhj1P";
+    use crate::token::tests::VALID as TOKEN;
+
+    fn client(api_url: &str) -> Client {
+        Client::new(
+            &ApiUrl::parse(api_url).unwrap(),
+            &Token::parse(TOKEN).unwrap(),
+        )
+    }
 
     #[test]
     fn each_status_has_its_own_message_and_code_without_the_token() {
-        let client = Client::new("http://localhost:1/", TOKEN);
+        let client = client("http://localhost:1/");
         let cases = [
             (401, exit::TOKEN),
             (403, exit::CLIENT_ERROR),
@@ -233,10 +259,30 @@ mod tests {
     #[test]
     fn an_unreachable_api_is_a_network_failure() {
         // Port 1 on loopback refuses connections at once.
-        let failure = Client::new("http://127.0.0.1:1", TOKEN)
-            .verify()
-            .unwrap_err();
+        let failure = client("http://127.0.0.1:1").verify().unwrap_err();
         assert_eq!(failure.code, exit::NETWORK);
         assert!(!failure.message.contains(TOKEN));
+    }
+
+    #[test]
+    fn verify_answers_carry_parsed_times_and_a_malformed_time_is_an_error() {
+        let answer = |expires_at: &str| {
+            serde_json::from_str::<Verified>(&format!(
+                r#"{{"user": {{"id": "u", "email": "a@example.com"}},
+                    "token": {{"id": "t", "name": "n", "created_at": "2026-11-01T00:00:00Z",
+                               "expires_at": {expires_at}}}}}"#
+            ))
+        };
+        let at = Timestamp::parse_rfc3339("2026-11-30T00:00:00Z");
+        assert_eq!(
+            answer(r#""2026-11-30T00:00:00Z""#)
+                .unwrap()
+                .token
+                .expires_at,
+            at
+        );
+        assert_eq!(answer("null").unwrap().token.expires_at, None);
+        let garbage = answer(r#""garbage""#).unwrap_err().to_string();
+        assert!(garbage.contains("\"garbage\" is not a time"), "{garbage}");
     }
 }

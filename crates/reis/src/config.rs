@@ -1,9 +1,23 @@
-//! Where reis keeps its settings, and which setting wins.
-//!
-//! Precedence: command-line flag > environment (`REIS_API_TOKEN`, `REIS_API_URL`) > config
-//! file > default. The file lives in `$XDG_CONFIG_HOME/reis/config.json` (else
+//! Where reis keeps its settings on disk: `$XDG_CONFIG_HOME/reis/config.json` (else
 //! `~/.config/reis/config.json`), in a 0700 directory, as a 0600 file, written atomically.
+//! Which setting wins is decided in [`crate::settings`].
+//!
+//! The format keeps one token per API origin, so that a saved token is sent only to the API it
+//! was saved for:
+//!
+//! ```json
+//! {
+//!   "default_api": "https://api.example.com",
+//!   "hosts": { "https://api.example.com": { "token": "pat_…" } }
+//! }
+//! ```
+//!
+//! The first format, `{"api_url": …, "token": …}`, is read as that token saved for that API
+//! (for the default API if `api_url` is absent), and rewritten in the new format on the next
+//! save. Nothing is lost: a token whose API reis now refuses (such as plain `http://` to a
+//! remote host) stays in the file under that API as written, and is never sent.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
@@ -11,43 +25,112 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub const DEFAULT_API_URL: &str = "https://api.bahriya.cloud";
-pub const TOKEN_ENV: &str = "REIS_API_TOKEN";
-pub const API_URL_ENV: &str = "REIS_API_URL";
+use crate::api_url::ApiUrl;
+use crate::client::{exit, Failure};
+use crate::settings::DEFAULT_API_URL;
+use crate::token::Token;
 
+/// The file's contents. Values are kept as written and parsed when a command needs them, so one
+/// bad entry does not lock the user out of the others.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "OnDisk")]
 pub struct ConfigFile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    /// The API used when neither `--api` nor `REIS_API_URL` says otherwise: the last login's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_api: Option<String>,
+    /// Saved logins, keyed by the API's canonical origin (`ApiUrl`'s `Display`).
+    pub hosts: BTreeMap<String, SavedLogin>,
 }
 
-/// Where a setting came from, for `reis auth status`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Flag,
-    Environment(&'static str),
-    ConfigFile(PathBuf),
-    Default,
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedLogin {
+    pub token: String,
 }
 
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Flag => f.write_str("command-line flag"),
-            Self::Environment(name) => write!(f, "environment variable {name}"),
-            Self::ConfigFile(path) => write!(f, "config file {}", path.display()),
-            Self::Default => f.write_str("default"),
+impl ConfigFile {
+    /// The token saved for this API, and for no other.
+    pub fn token_for(&self, api: &ApiUrl) -> Option<&str> {
+        self.hosts
+            .get(&api.to_string())
+            .map(|saved| saved.token.as_str())
+    }
+
+    /// Saves the token for this API, replacing the one saved for it before.
+    pub fn remember(&mut self, api: &ApiUrl, token: &Token) {
+        let saved = SavedLogin {
+            token: token.expose().to_owned(),
+        };
+        self.hosts.insert(api.to_string(), saved);
+    }
+
+    /// Forgets the token saved for this API; returns it if there was one.
+    pub fn forget(&mut self, api: &ApiUrl) -> Option<String> {
+        self.hosts.remove(&api.to_string()).map(|saved| saved.token)
+    }
+}
+
+/// What the file may hold: the current format, the first one, or (edited by hand) both.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnDisk {
+    #[serde(default)]
+    default_api: Option<String>,
+    #[serde(default)]
+    hosts: BTreeMap<String, SavedLogin>,
+    /// First format: the API of `token`, and the default API.
+    #[serde(default)]
+    api_url: Option<String>,
+    /// First format: the one saved token.
+    #[serde(default)]
+    token: Option<String>,
+}
+
+impl From<OnDisk> for ConfigFile {
+    fn from(disk: OnDisk) -> Self {
+        let OnDisk {
+            default_api,
+            mut hosts,
+            api_url,
+            token,
+        } = disk;
+        if let Some(token) = token {
+            let owner = api_url.as_deref().unwrap_or(DEFAULT_API_URL).trim();
+            // Keyed as a login to that API would key it. An API that no longer parses keeps its
+            // key as written: the token stays in the file, and no API ever matches it.
+            let key = ApiUrl::parse(owner).map_or_else(|_| owner.to_owned(), |api| api.to_string());
+            hosts.entry(key).or_insert(SavedLogin { token });
+        }
+        Self {
+            default_api: default_api.or(api_url),
+            hosts,
         }
     }
 }
 
+/// The config file as read at the start of a run: where it lives and what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    pub value: String,
-    pub source: Source,
+pub struct Config {
+    pub dir: PathBuf,
+    pub path: PathBuf,
+    pub file: ConfigFile,
+}
+
+impl Config {
+    pub fn load(dir: &Path) -> Result<Self, ConfigError> {
+        let path = config_file_path(dir);
+        let file = load(&path)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            path,
+            file,
+        })
+    }
+
+    /// Writes the file back; returns where.
+    pub fn save(&self) -> Result<PathBuf, ConfigError> {
+        save(&self.dir, &self.file)
+    }
 }
 
 /// The directory holding reis's config, from the environment (no I/O).
@@ -66,42 +149,6 @@ pub fn config_file_path(dir: &Path) -> PathBuf {
     dir.join("config.json")
 }
 
-/// Picks the first present value in precedence order.
-pub fn resolve(
-    flag: Option<&str>,
-    env: (&'static str, Option<&str>),
-    file: (Option<&str>, &Path),
-    default: Option<&str>,
-) -> Option<Setting> {
-    let present = |v: Option<&str>| {
-        v.map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
-    if let Some(value) = present(flag) {
-        return Some(Setting {
-            value,
-            source: Source::Flag,
-        });
-    }
-    if let Some(value) = present(env.1) {
-        return Some(Setting {
-            value,
-            source: Source::Environment(env.0),
-        });
-    }
-    if let Some(value) = present(file.0) {
-        return Some(Setting {
-            value,
-            source: Source::ConfigFile(file.1.to_owned()),
-        });
-    }
-    default.map(|value| Setting {
-        value: value.to_owned(),
-        source: Source::Default,
-    })
-}
-
 #[derive(Debug)]
 pub enum ConfigError {
     Io(PathBuf, io::Error),
@@ -118,6 +165,12 @@ impl fmt::Display for ConfigError {
                 path.display()
             ),
         }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::new(exit::USAGE, e.to_string())
     }
 }
 
@@ -141,7 +194,10 @@ pub fn save(dir: &Path, config: &ConfigFile) -> Result<PathBuf, ConfigError> {
     create_private_dir(dir).map_err(io_error(dir))?;
     let path = config_file_path(dir);
     let temporary = dir.join(format!(".config.json.{}.tmp", std::process::id()));
-    let json = serde_json::to_string_pretty(config).unwrap_or_default();
+    #[allow(clippy::expect_used)]
+    // Cannot fail: a `ConfigFile` is made of strings and a map with string keys, which
+    // serde_json always serializes.
+    let json = serde_json::to_string_pretty(config).expect("a ConfigFile always serializes");
     let written = (|| {
         let mut file = open_private(&temporary)?;
         file.write_all(json.as_bytes())?;
@@ -195,36 +251,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flags_beat_environment_beat_file_beat_default() {
-        let path = Path::new("/cfg/reis/config.json");
-        let check = |flag, env, file, expected: Source| {
-            let setting = resolve(
-                flag,
-                ("REIS_API_URL", env),
-                (file, path),
-                Some(DEFAULT_API_URL),
-            )
-            .unwrap();
-            assert_eq!(setting.source, expected);
-        };
-        check(Some("f"), Some("e"), Some("c"), Source::Flag);
-        check(
-            None,
-            Some("e"),
-            Some("c"),
-            Source::Environment("REIS_API_URL"),
-        );
-        check(
-            None,
-            Some("  "),
-            Some("c"),
-            Source::ConfigFile(path.to_owned()),
-        );
-        check(None, None, None, Source::Default);
-        assert_eq!(resolve(None, ("X", None), (None, path), None), None);
-    }
-
-    #[test]
     fn config_dir_follows_xdg() {
         assert_eq!(
             config_dir(Some("/x"), Some("/h")),
@@ -243,10 +269,16 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("reis");
-        let config = ConfigFile {
-            api_url: Some("http://localhost:8787".into()),
-            token: Some("pat_x".into()),
+        let mut config = ConfigFile {
+            default_api: Some("http://localhost:8787".into()),
+            ..ConfigFile::default()
         };
+        config.hosts.insert(
+            "http://localhost:8787".into(),
+            SavedLogin {
+                token: "pat_x".into(),
+            },
+        );
         let path = save(&dir, &config).unwrap();
         assert_eq!(
             fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
@@ -258,7 +290,7 @@ mod tests {
         );
         assert_eq!(load(&path).unwrap(), config);
         let cleared = ConfigFile {
-            token: None,
+            hosts: BTreeMap::new(),
             ..config
         };
         save(&dir, &cleared).unwrap();
@@ -280,5 +312,61 @@ mod tests {
         let broken = root.path().join("broken.json");
         fs::write(&broken, "{\"token\": 1}").unwrap();
         assert!(matches!(load(&broken), Err(ConfigError::Malformed(..))));
+    }
+
+    #[test]
+    fn the_first_format_is_read_as_a_token_saved_for_its_api() {
+        let read = |json: &str| serde_json::from_str::<ConfigFile>(json).unwrap();
+        let hosts = |file: &ConfigFile| {
+            let pairs = file.hosts.iter();
+            pairs
+                .map(|(api, saved)| (api.clone(), saved.token.clone()))
+                .collect::<Vec<_>>()
+        };
+        let old = read(r#"{"api_url": "http://LOCALHOST:8787/", "token": "pat_x"}"#);
+        assert_eq!(old.default_api.as_deref(), Some("http://LOCALHOST:8787/"));
+        assert_eq!(
+            hosts(&old),
+            [("http://localhost:8787".into(), "pat_x".into())]
+        );
+        let rewritten = serde_json::to_value(&old).unwrap();
+        assert_eq!(
+            rewritten,
+            serde_json::json!({
+                "default_api": "http://LOCALHOST:8787/",
+                "hosts": {"http://localhost:8787": {"token": "pat_x"}}
+            })
+        );
+        let token_only = read(r#"{"token": "pat_x"}"#);
+        assert_eq!(token_only.default_api, None);
+        assert_eq!(
+            hosts(&token_only),
+            [(DEFAULT_API_URL.into(), "pat_x".into())]
+        );
+        let refused = read(r#"{"api_url": "http://example.com", "token": "pat_x"}"#);
+        assert_eq!(
+            hosts(&refused),
+            [("http://example.com".into(), "pat_x".into())]
+        );
+        let unchanged = read(r#"{"default_api": "https://a.example", "hosts": {}}"#);
+        assert_eq!(unchanged.default_api.as_deref(), Some("https://a.example"));
+        assert!(unchanged.hosts.is_empty());
+    }
+
+    #[test]
+    fn a_token_is_found_only_under_its_own_api() {
+        let api = |text| ApiUrl::parse(text).unwrap();
+        let token = Token::parse(crate::token::tests::VALID).unwrap();
+        let mut file = ConfigFile::default();
+        file.remember(&api("http://localhost:8787/"), &token);
+        assert_eq!(
+            file.token_for(&api("HTTP://localhost:8787")),
+            Some(token.expose())
+        );
+        assert_eq!(file.token_for(&api("http://127.0.0.1:8787")), None);
+        assert_eq!(file.token_for(&api("http://localhost:8788")), None);
+        assert_eq!(file.forget(&api("http://localhost:8788")), None);
+        assert!(file.forget(&api("http://localhost:8787")).is_some());
+        assert!(file.hosts.is_empty());
     }
 }
