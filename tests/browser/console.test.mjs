@@ -175,6 +175,36 @@ describe('web console', () => {
     await page.keyboard.press('Escape');
     await shown.waitFor({ state: 'detached' });
     assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Generate new token');
+
+    // Saving re-renders the list: focus goes to the same row's new Edit button, not to the page.
+    const focusedName = () => page.evaluate(() => document.activeElement.getAttribute('aria-label') ?? document.activeElement.id);
+    await page.getByRole('button', { name: 'Edit Local dev' }).focus();
+    await page.keyboard.press('Enter');
+    const edit = page.getByRole('dialog', { name: 'Edit “Local dev”' });
+    await edit.waitFor();
+    await page.keyboard.press('Escape');
+    await edit.waitFor({ state: 'detached' });
+    assert.equal(await focusedName(), 'Edit Local dev');
+    await page.keyboard.press('Enter');
+    await edit.getByLabel('Name').fill('Laptop');
+    await page.keyboard.press('Enter');
+    await page.getByText('Saved “Local dev”.').waitFor();
+    assert.equal(await focusedName(), 'Edit Laptop');
+
+    // After a deletion the row is gone: focus goes to main, which begins with the notice.
+    await page.getByRole('button', { name: 'Delete Laptop' }).focus();
+    await page.keyboard.press('Enter');
+    const confirm = page.getByRole('dialog', { name: 'Delete token' });
+    await confirm.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
+    await page.keyboard.press('Escape');
+    await confirm.waitFor({ state: 'detached' });
+    assert.equal(await focusedName(), 'Delete Laptop');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByText('Deleted “Laptop”. It no longer works.').waitFor();
+    assert.equal(await focusedName(), 'main');
     assert.deepEqual(problems, []);
     await context.close();
   });
