@@ -153,6 +153,23 @@ describe('web console', () => {
     await context.close();
   });
 
+  /** The focused element, by its accessible name or id (buttons, main). */
+  const focused = (page) => page.evaluate(() => {
+    const element = document.activeElement;
+    return element.getAttribute('aria-label') || element.id || element.textContent;
+  });
+
+  /**
+   * Asserts where focus is after a dialog closed: at once, and again once the console has removed
+   * the dialog. A role locator stops matching a dialog the moment it closes, when the browser has
+   * put focus back itself; the console's own focus return runs on the close event, a moment later.
+   */
+  async function assertFocusAfterDialog(page, expected) {
+    assert.equal(await focused(page), expected, 'as the dialog closes');
+    await page.locator('dialog').waitFor({ state: 'detached' });
+    assert.equal(await focused(page), expected, 'once the dialog is gone');
+  }
+
   test('keyboard: dialogs take focus and give it back', async () => {
     const { context, page, problems } = await newPage();
     await signIn(page, 'keyboard@example.com');
@@ -166,7 +183,9 @@ describe('web console', () => {
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Generate new token');
+    await assertFocusAfterDialog(page, 'Generate new token');
 
+    // Generating re-renders the list under the dialog that shows the token.
     await page.keyboard.press('Enter');
     await page.keyboard.type('Local dev');
     await page.keyboard.press('Enter');
@@ -175,36 +194,36 @@ describe('web console', () => {
     await page.keyboard.press('Escape');
     await shown.waitFor({ state: 'detached' });
     assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Generate new token');
+    await assertFocusAfterDialog(page, 'Generate new token');
 
-    // Saving re-renders the list: focus goes to the same row's new Edit button, not to the page.
-    const focusedName = () => page.evaluate(() => document.activeElement.getAttribute('aria-label') ?? document.activeElement.id);
+    // Saving re-renders the list: focus goes to the same row's new Edit button.
     await page.getByRole('button', { name: 'Edit Local dev' }).focus();
     await page.keyboard.press('Enter');
     const edit = page.getByRole('dialog', { name: 'Edit “Local dev”' });
     await edit.waitFor();
     await page.keyboard.press('Escape');
     await edit.waitFor({ state: 'detached' });
-    assert.equal(await focusedName(), 'Edit Local dev');
+    await assertFocusAfterDialog(page, 'Edit Local dev');
     await page.keyboard.press('Enter');
     await edit.getByLabel('Name').fill('Laptop');
     await page.keyboard.press('Enter');
     await page.getByText('Saved “Local dev”.').waitFor();
-    assert.equal(await focusedName(), 'Edit Laptop');
+    await assertFocusAfterDialog(page, 'Edit Laptop');
 
-    // After a deletion the row is gone: focus goes to main, which begins with the notice.
+    // A deleted token's row is gone: focus goes to main, which begins with the notice.
     await page.getByRole('button', { name: 'Delete Laptop' }).focus();
     await page.keyboard.press('Enter');
     const confirm = page.getByRole('dialog', { name: 'Delete token' });
     await confirm.waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
+    assert.equal(await focused(page), 'Cancel');
     await page.keyboard.press('Escape');
     await confirm.waitFor({ state: 'detached' });
-    assert.equal(await focusedName(), 'Delete Laptop');
+    await assertFocusAfterDialog(page, 'Delete Laptop');
     await page.keyboard.press('Enter');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.getByText('Deleted “Laptop”. It no longer works.').waitFor();
-    assert.equal(await focusedName(), 'main');
+    await assertFocusAfterDialog(page, 'main');
     assert.deepEqual(problems, []);
     await context.close();
   });
