@@ -2,7 +2,7 @@
 // This module starts the console, routes between the views (#/signin, #/tokens, #/activity) and
 // owns what every view shares: the signed-in user and the user menu in the top bar.
 
-import { attempt, onSessionEnded } from './actions.js';
+import { onSessionEnded } from './actions.js';
 import { renderActivity } from './activity-view.js';
 import { api, ApiError } from './api.js';
 import { focusMain, isShowingError, showError } from './dom.js';
@@ -12,15 +12,27 @@ import { renderTokens } from './tokens-view.js';
 const userMenu = document.getElementById('user-menu');
 const userEmail = document.getElementById('user-email');
 
+const SIGN_OUT_UNCONFIRMED = 'Sign-out could not be confirmed, so your session may still be active. Try signing out again.';
+
 let currentUser = null;
 
-/** Forgets the user and shows sign-in, with `message` saying why. */
-function signedOut(message) {
+/** Forgets the user and shows sign-in, with `message` saying why (and `retry`, see signin-view.js). */
+function signedOut(message, retry) {
   currentUser = null;
   userMenu.hidden = true;
   userMenu.open = false;
   if (location.hash !== '#/signin') history.replaceState(null, '', '#/signin');
-  renderSignIn({ message, onSignedIn });
+  renderSignIn({ message, retry, onSignedIn });
+}
+
+/**
+ * Only the server's 204 says that the session is gone. Any other answer, or none, leaves it
+ * possibly alive (the cookie too), and the user must not be told otherwise.
+ */
+async function signOut() {
+  const confirmed = await api.logout().then(() => true, () => false);
+  if (confirmed) signedOut('You have signed out.');
+  else signedOut(SIGN_OUT_UNCONFIRMED, { label: 'Sign out again', run: signOut });
 }
 
 function onSignedIn(user) {
@@ -75,10 +87,7 @@ async function route() {
 
 onSessionEnded(signedOut);
 
-document.getElementById('sign-out').addEventListener('click', async () => {
-  await attempt(() => api.logout());
-  signedOut('You have signed out.');
-});
+document.getElementById('sign-out').addEventListener('click', signOut);
 
 window.addEventListener('hashchange', () => { route().then(focusMain); });
 route();

@@ -4,11 +4,21 @@ import { attempt } from './actions.js';
 import { api } from './api.js';
 import { clearError, formError, h, render, uniqueId } from './dom.js';
 
+/** Why the user is here: a status notice, or a warning with a button that runs `retry`. */
+function notice(message, retry) {
+  if (!message) return null;
+  if (!retry) return h('p', { class: 'notice', role: 'status' }, message);
+  return h('div', { class: 'warning', role: 'alert' },
+    h('p', {}, message),
+    h('button', { type: 'button', class: 'secondary', onclick: retry.run }, retry.label));
+}
+
 /**
- * Shows the sign-in form, with `message` (if any) saying why the user is here.
+ * Shows the sign-in form, with `message` (if any) saying why the user is here; with `retry`
+ * ({ label, run }) the message is a warning that offers to retry what failed.
  * `onSignedIn(user)` takes over once the server has started a session.
  */
-export function renderSignIn({ message, onSignedIn }) {
+export function renderSignIn({ message, retry, onSignedIn }) {
   clearError();
   const emailId = uniqueId('email');
   const error = formError();
@@ -25,7 +35,7 @@ export function renderSignIn({ message, onSignedIn }) {
     },
   },
   h('h1', {}, 'Sign in'),
-  message ? h('p', { class: 'notice', role: 'status' }, message) : null,
+  notice(message, retry),
   h('p', {}, 'Sign in to manage the personal access tokens you use in CI pipelines, scripts and the reis CLI.'),
   h('label', { for: emailId }, 'Email'),
   email,

@@ -90,14 +90,28 @@ function openCreateDialog(onCreated) {
   });
 }
 
+/**
+ * Ways to use a new token. None contains the token itself: a command line with the token in it
+ * ends up in the shell's history, so reis reads it from the clipboard or a file instead.
+ */
+function usageSnippets(origin) {
+  const login = `reis auth login --api ${origin} --with-token`;
+  return [
+    ['reis CLI, from the clipboard (macOS)', `pbpaste | ${login}`],
+    ['reis CLI, from the clipboard (Linux)', `xclip -o -selection clipboard | ${login}`],
+    ['reis CLI, from a file', `${login} < token.txt`],
+    ['GitHub Actions', [
+      '# Store the token as the repository secret REIS_API_TOKEN, then:',
+      'env:',
+      `  REIS_API_URL: ${origin}`,
+      '  REIS_API_TOKEN: ${{ secrets.REIS_API_TOKEN }}',
+    ].join('\n')],
+    ['HTTP header', 'Authorization: Bearer $REIS_API_TOKEN'],
+  ];
+}
+
 /** The one time the plaintext is shown, with ways to use it. */
 function showNewToken(created) {
-  const origin = location.origin;
-  const snippets = [
-    ['reis CLI', `reis auth login --api ${origin} --token ${created.token}`],
-    ['Environment variable', `export REIS_API_URL=${origin}\nexport REIS_API_TOKEN=${created.token}`],
-    ['HTTP header', `Authorization: Bearer ${created.token}`],
-  ];
   const tokenId = uniqueId('new-token');
   let dialog;
   const content = h('div', {},
@@ -109,7 +123,8 @@ function showNewToken(created) {
       h('input', { id: tokenId, class: 'mono', readonly: true, value: created.token, spellcheck: 'false', onfocus: (e) => e.target.select() }),
       copyButton(created.token, 'Copy token')),
     h('h3', {}, 'Use it'),
-    snippets.map(([title, text]) => h('div', { class: 'snippet' },
+    h('p', { class: 'muted small' }, 'Copy the token, then let reis read it from the clipboard, or save it in a file or your CI system’s secrets. Never paste it into a command line: it would stay in your shell history.'),
+    usageSnippets(location.origin).map(([title, text]) => h('div', { class: 'snippet' },
       h('div', { class: 'snippet-head' }, h('span', {}, title), copyButton(text, 'Copy', `Copy ${title}`)),
       h('pre', {}, h('code', {}, text)))),
     h('div', { class: 'actions' },
