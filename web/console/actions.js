@@ -3,7 +3,7 @@
 import { ApiError } from './api.js';
 import { showError } from './dom.js';
 
-export const SESSION_ENDED = 'Your session has ended. Sign in again to continue.';
+const SESSION_ENDED = 'Your session has ended. Sign in again to continue.';
 
 let endSession = () => {};
 
@@ -13,7 +13,7 @@ export function onSessionEnded(handler) {
 }
 
 /** What to tell the user about a failed call. */
-export function describeFailure(error) {
+function describeFailure(error) {
   return error instanceof ApiError ? error.message : 'Something went wrong. Try again.';
 }
 

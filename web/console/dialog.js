@@ -8,6 +8,11 @@ import { focusByKey, formError, h, uniqueId } from './dom.js';
  * `returnFocusTo` at that moment (see dom.js), not to the element that opened the dialog: the
  * view may have re-rendered meanwhile and replaced it. If the element is gone (its token was
  * deleted), focus goes to `main`.
+ *
+ * The close event comes a moment after the dialog closes. In between, focus is where the browser
+ * put it: back on the element that had it when the dialog opened. render() keeps that element
+ * live across re-renders before the dialog opens (dom.js), so focus is right at once, not only
+ * after the close event.
  */
 export function openDialog(titleText, content, { returnFocusTo } = {}) {
   const titleId = uniqueId('dialog-title');

@@ -1,7 +1,7 @@
 // Building the page, the page-wide alert, and keyboard focus.
 // User-supplied text is only ever set with textContent (through `h`), never as HTML.
 
-export const main = document.getElementById('main');
+const main = document.getElementById('main');
 const alertBox = document.getElementById('alert');
 
 /** Creates an element. Strings among the children become text nodes. */
@@ -40,9 +40,9 @@ export function focusMain() {
   main.focus({ preventScroll: false });
 }
 
-// Views re-render by replacing elements, so a reference to a focused control goes stale as soon
-// as anything re-renders. Controls that focus must come back to carry a focus key instead
-// (`'data-focus-key': …` among their attributes): a name for the control that the next render
+// Views re-render by replacing elements, so a reference to a control goes stale as soon as
+// anything re-renders. A control that focus has to come back to (a dialog's opener) carries a
+// focus key instead (`'data-focus-key': …` among its attributes): a name that the next render
 // gives to its replacement, such as "the page's primary action" or "the edit button of tok_…".
 
 /** Focuses the live element with this focus key, or `main` when there is none (any more). */
@@ -54,8 +54,9 @@ export function focusByKey(key) {
 
 /**
  * Replaces the content of `main`. Focus on a control inside it moves to that control's
- * replacement (same focus key), else to `main`, so keyboard users never fall back to the top of
- * the page. Focus elsewhere, such as in an open dialog, is left alone.
+ * replacement (same focus key), else to `main`, and so does focus that was nowhere: keyboard
+ * users never fall back to the top of the page. Focus elsewhere, such as in an open dialog, is
+ * left alone.
  */
 export function render(...nodes) {
   const focused = document.activeElement;
