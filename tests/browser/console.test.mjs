@@ -93,10 +93,14 @@ describe('web console', () => {
     await assert.doesNotReject(shown.getByText('You will not be able to see it again').waitFor());
     const snippets = await shown.locator('pre').allTextContents();
     assert.deepEqual(snippets, [
-      `reis auth login --api ${worker.base} --token ${token}`,
-      `export REIS_API_URL=${worker.base}\nexport REIS_API_TOKEN=${token}`,
-      `Authorization: Bearer ${token}`,
+      `pbpaste | reis auth login --api ${worker.base} --with-token`,
+      `xclip -o -selection clipboard | reis auth login --api ${worker.base} --with-token`,
+      `reis auth login --api ${worker.base} --with-token < token.txt`,
+      `# Store the token as the repository secret REIS_API_TOKEN, then:\nenv:\n  REIS_API_URL: ${worker.base}\n  REIS_API_TOKEN: \${{ secrets.REIS_API_TOKEN }}`,
+      'Authorization: Bearer $REIS_API_TOKEN',
     ]);
+    // A snippet with the token in it would leave the token in shell history or CI logs.
+    for (const snippet of snippets) assert.ok(!snippet.includes(token.slice(0, 12)), `no token in: ${snippet}`);
     await shown.getByRole('button', { name: 'Copy token' }).click();
     await shown.getByText('Copied').first().waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
@@ -153,6 +157,55 @@ describe('web console', () => {
     await context.close();
   });
 
+  /** The focused element, by its accessible name or id (buttons, main). */
+  const focused = (page) => page.evaluate(() => {
+    const element = document.activeElement;
+    return element.getAttribute('aria-label') || element.id || element.textContent;
+  });
+
+  /**
+   * Asserts where focus is after a dialog closed: at once, and again once the console has removed
+   * the dialog. A role locator stops matching a dialog the moment it closes, when the browser has
+   * put focus back itself; the console's own focus return runs on the close event, a moment later.
+   */
+  async function assertFocusAfterDialog(page, expected) {
+    assert.equal(await focused(page), expected, 'as the dialog closes');
+    await page.locator('dialog').waitFor({ state: 'detached' });
+    assert.equal(await focused(page), expected, 'once the dialog is gone');
+  }
+
+  test('a sign-out the server does not confirm is not reported as one', async () => {
+    const { context, page, problems } = await newPage();
+    await signIn(page, 'leaving@example.com');
+    const unconfirmed = 'Sign-out could not be confirmed, so your session may still be active. Try signing out again.';
+
+    await page.route('**/console/auth/logout', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"temporarily_unavailable","message":"the token service is temporarily unavailable; retry shortly"}' }));
+    await page.locator('#user-menu summary').click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByRole('alert').getByText(unconfirmed).waitFor();
+    assert.equal(await page.getByText('You have signed out.').count(), 0);
+    // And it is true: the session still works.
+    assert.equal(await page.evaluate(() => fetch('/console/api/me').then((res) => res.status)), 200);
+    await assertAccessible(page, 'sign-out unconfirmed');
+    await shot(page, '09-sign-out-unconfirmed');
+
+    await page.route('**/console/auth/logout', (route) => route.abort('connectionrefused'));
+    const retry = await page.getByRole('button', { name: 'Sign out again' }).elementHandle();
+    await retry.click();
+    await page.waitForFunction((button) => !button.isConnected, retry); // the page was rendered again
+    await page.getByText(unconfirmed).waitFor();
+    assert.equal(await page.getByText('You have signed out.').count(), 0);
+
+    await page.unrouteAll();
+    await page.getByRole('button', { name: 'Sign out again' }).click();
+    await page.getByText('You have signed out.').waitFor();
+    assert.equal(await page.getByText(unconfirmed).count(), 0);
+    assert.equal(await page.evaluate(() => fetch('/console/api/me').then((res) => res.status)), 401);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   test('keyboard: dialogs take focus and give it back', async () => {
     const { context, page, problems } = await newPage();
     await signIn(page, 'keyboard@example.com');
@@ -166,7 +219,9 @@ describe('web console', () => {
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Generate new token');
+    await assertFocusAfterDialog(page, 'Generate new token');
 
+    // Generating re-renders the list under the dialog that shows the token.
     await page.keyboard.press('Enter');
     await page.keyboard.type('Local dev');
     await page.keyboard.press('Enter');
@@ -175,6 +230,36 @@ describe('web console', () => {
     await page.keyboard.press('Escape');
     await shown.waitFor({ state: 'detached' });
     assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Generate new token');
+    await assertFocusAfterDialog(page, 'Generate new token');
+
+    // Saving re-renders the list: focus goes to the same row's new Edit button.
+    await page.getByRole('button', { name: 'Edit Local dev' }).focus();
+    await page.keyboard.press('Enter');
+    const edit = page.getByRole('dialog', { name: 'Edit “Local dev”' });
+    await edit.waitFor();
+    await page.keyboard.press('Escape');
+    await edit.waitFor({ state: 'detached' });
+    await assertFocusAfterDialog(page, 'Edit Local dev');
+    await page.keyboard.press('Enter');
+    await edit.getByLabel('Name').fill('Laptop');
+    await page.keyboard.press('Enter');
+    await page.getByText('Saved “Local dev”.').waitFor();
+    await assertFocusAfterDialog(page, 'Edit Laptop');
+
+    // A deleted token's row is gone: focus goes to main, which begins with the notice.
+    await page.getByRole('button', { name: 'Delete Laptop' }).focus();
+    await page.keyboard.press('Enter');
+    const confirm = page.getByRole('dialog', { name: 'Delete token' });
+    await confirm.waitFor();
+    assert.equal(await focused(page), 'Cancel');
+    await page.keyboard.press('Escape');
+    await confirm.waitFor({ state: 'detached' });
+    await assertFocusAfterDialog(page, 'Delete Laptop');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByText('Deleted “Laptop”. It no longer works.').waitFor();
+    await assertFocusAfterDialog(page, 'main');
     assert.deepEqual(problems, []);
     await context.close();
   });

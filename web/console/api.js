@@ -1,4 +1,15 @@
 // The documented console API (README, "Console API"), and nothing else.
+//
+// The contract, the same for every function of `api`:
+// - on success it resolves to a value, never null or undefined: the JSON object the endpoint
+//   documents, or `true` for an endpoint that answers 204 No Content;
+// - on any failure it rejects with an ApiError: `status` 0 when the server could not be reached,
+//   else the HTTP status, with the server's `code` and `message` when it sent them. An answer
+//   that is not the documented one (a 200 where 204 is documented, a body that is not JSON) is
+//   a failure too, so "resolved" always means "the server did what was asked".
+//
+// Views do not call these directly but through `attempt` (actions.js), which turns the rejection
+// into an explicit `{ ok: false, error }` result and shows the message.
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -8,7 +19,11 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, path, body) {
+/** What an endpoint answers on success: a JSON object, or 204 and no body. */
+const JSON_BODY = 'json';
+const NO_CONTENT = 'no content';
+
+async function call(method, path, body, expected = JSON_BODY) {
   const headers = { Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (method !== 'GET') {
@@ -23,7 +38,7 @@ async function call(method, path, body) {
   } catch {
     throw new ApiError(0, 'network', 'Could not reach patgate. Check your connection and try again.');
   }
-  if (response.status === 204) return null;
+  if (expected === NO_CONTENT && response.status === 204) return true;
   let data = null;
   try {
     data = await response.json();
@@ -33,16 +48,19 @@ async function call(method, path, body) {
   if (!response.ok) {
     throw new ApiError(response.status, data?.error ?? 'http_error', data?.message ?? `The request failed (HTTP ${response.status}).`);
   }
+  if (expected === NO_CONTENT || data === null || typeof data !== 'object') {
+    throw new ApiError(response.status, 'unexpected_response', `patgate gave an unexpected answer (HTTP ${response.status}). Try again.`);
+  }
   return data;
 }
 
 export const api = {
   devLogin: (email) => call('POST', '/console/auth/dev-login', { email }),
-  logout: () => call('POST', '/console/auth/logout'),
+  logout: () => call('POST', '/console/auth/logout', undefined, NO_CONTENT),
   me: () => call('GET', '/console/api/me'),
   listTokens: () => call('GET', '/console/api/tokens'),
   createToken: (name, expiresInDays) => call('POST', '/console/api/tokens', { name, expires_in_days: expiresInDays }),
   updateToken: (id, changes) => call('PATCH', `/console/api/tokens/${encodeURIComponent(id)}`, changes),
-  deleteToken: (id) => call('DELETE', `/console/api/tokens/${encodeURIComponent(id)}`),
+  deleteToken: (id) => call('DELETE', `/console/api/tokens/${encodeURIComponent(id)}`, undefined, NO_CONTENT),
   audit: () => call('GET', '/console/api/audit'),
 };

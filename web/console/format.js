@@ -10,6 +10,11 @@ export function formatDate(iso) {
   return new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
 }
 
+/** The moment `days` days from now, as the API writes dates. */
+export function inDays(days, now = Date.now()) {
+  return new Date(now + days * DAY).toISOString();
+}
+
 export function formatDateTime(iso) {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
