@@ -243,7 +243,7 @@ describe('web console', () => {
     await page.keyboard.press('Enter');
     await edit.getByLabel('Name').fill('Laptop');
     await page.keyboard.press('Enter');
-    await page.getByText('Saved “Local dev”.').waitFor();
+    await page.getByText('Saved “Laptop”.').waitFor();
     await assertFocusAfterDialog(page, 'Edit Laptop');
 
     // A deleted token's row is gone: focus goes to main, which begins with the notice.
@@ -295,6 +295,46 @@ describe('web console', () => {
     await page.getByRole('link', { name: 'Activity' }).click();
     await page.getByText('Your session has ended. Sign in again to continue.').waitFor();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await context.close();
+  });
+
+  test('a late answer never replaces the page the user went on to', async () => {
+    const { context, page, problems } = await newPage();
+    await signIn(page, 'late@example.com');
+    await page.getByRole('button', { name: 'Generate new token' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New personal access token' });
+    await dialog.getByLabel('Name').fill('Slow');
+    await dialog.getByRole('button', { name: 'Generate token' }).click();
+    await page.getByRole('dialog', { name: 'Your new token' }).getByRole('button', { name: 'I have copied it' }).click();
+
+    // Hold back the list that follows a save, and go to Activity meanwhile.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route('**/console/api/tokens', async (route) => {
+      if (route.request().method() === 'GET') await held;
+      await route.fallback();
+    });
+    await page.getByRole('button', { name: 'Edit Slow' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit “Slow”' });
+    await edit.getByLabel('Name').fill('Slower');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await edit.waitFor({ state: 'detached' });
+    await page.goto(`${worker.base}/console/#/activity`);
+    await page.getByRole('heading', { name: 'Activity' }).waitFor();
+    const lateList = page.waitForResponse((r) => r.url().endsWith('/console/api/tokens') && r.request().method() === 'GET');
+    release();
+    await lateList;
+    await page.unroute('**/console/api/tokens');
+    // Give the late answer the moment it needs to be rendered, were it going to be.
+    await page.evaluate(() => new Promise((resolve) => { setTimeout(resolve, 200); }));
+    assert.equal(await page.getByRole('heading', { name: 'Activity' }).count(), 1);
+    assert.equal(await page.getByRole('heading', { name: 'Personal access tokens' }).count(), 0);
+
+    // An unknown page shows the token list under its own address.
+    await page.goto(`${worker.base}/console/#/nowhere`);
+    await page.getByRole('heading', { name: 'Personal access tokens' }).waitFor();
+    assert.equal(new URL(page.url()).hash, '#/tokens');
+    assert.deepEqual(problems, []);
     await context.close();
   });
 

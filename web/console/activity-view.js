@@ -2,7 +2,7 @@
 
 import { attempt } from './actions.js';
 import { api } from './api.js';
-import { clearError, h, render } from './dom.js';
+import { clearError, h, renderPage } from './dom.js';
 import { formatDateTime, relative } from './format.js';
 
 const ACTION_TEXT = {
@@ -26,5 +26,5 @@ export async function renderActivity() {
       h('span', {}, ACTION_TEXT[event.action] ?? event.action,
         event.token_name ? h('strong', {}, ` “${event.token_name}”`) : null,
         event.detail ? h('span', { class: 'muted' }, ` (${event.detail})`) : null))));
-  render(h('h1', {}, 'Activity'), h('p', { class: 'muted' }, 'Sign-ins and changes to your tokens, newest first.'), list);
+  renderPage('#/activity', h('h1', {}, 'Activity'), h('p', { class: 'muted' }, 'Sign-ins and changes to your tokens, newest first.'), list);
 }

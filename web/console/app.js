@@ -5,7 +5,7 @@
 import { onSessionEnded } from './actions.js';
 import { renderActivity } from './activity-view.js';
 import { api, ApiError } from './api.js';
-import { focusMain, isShowingError, showError } from './dom.js';
+import { currentPage, focusMain, isShowingError, showError } from './dom.js';
 import { renderSignIn } from './signin-view.js';
 import { renderTokens } from './tokens-view.js';
 
@@ -59,7 +59,7 @@ async function ensureUser() {
 }
 
 async function route() {
-  const hash = location.hash || '#/tokens';
+  const hash = currentPage();
   if (hash === '#/signin') {
     if (await ensureUser()) {
       location.hash = '#/tokens';
@@ -74,10 +74,14 @@ async function route() {
     if (!isShowingError()) signedOut();
     return;
   }
+  if (hash !== '#/tokens' && hash !== '#/activity') {
+    // An unknown page: show the token list, under its own address.
+    history.replaceState(null, '', '#/tokens');
+  }
   userEmail.textContent = user.email;
   userMenu.hidden = false;
   userMenu.open = false;
-  if (hash === '#/activity') await renderActivity();
+  if (currentPage() === '#/activity') await renderActivity();
   else await renderTokens();
   for (const link of userMenu.querySelectorAll('a')) {
     if (link.getAttribute('href') === hash) link.setAttribute('aria-current', 'page');

@@ -66,6 +66,19 @@ export function render(...nodes) {
   if (focusWillBeLost || !document.activeElement || document.activeElement === document.body) focusByKey(key);
 }
 
+/** The page the address names; the console opens on the token list. */
+export function currentPage() {
+  return location.hash || '#/tokens';
+}
+
+/**
+ * Renders `nodes` as `page`, unless the user has moved to another page while it loaded: a late
+ * answer (a list refreshed after an edit, say) never replaces the page the user went on to.
+ */
+export function renderPage(page, ...nodes) {
+  if (currentPage() === page) render(...nodes);
+}
+
 /** An inline error line for a form. */
 export function formError() {
   const element = h('p', { class: 'field-error', role: 'alert', hidden: true });

@@ -3,7 +3,7 @@
 import { attempt } from './actions.js';
 import { api } from './api.js';
 import { openDialog, openFormDialog, submitFromDialog } from './dialog.js';
-import { clearError, copyButton, formError, h, render, uniqueId } from './dom.js';
+import { clearError, copyButton, formError, h, renderPage, uniqueId } from './dom.js';
 import { describeExpiry, formatDate, formatDateTime, inDays, relative } from './format.js';
 import { EXPIRY_DAYS, EXPIRY_DAYS_LABEL, EXPIRY_DAYS_PROBLEM, TOKEN_NAME_MAX_LENGTH, isValidExpiryDays } from './limits.js';
 
@@ -202,7 +202,7 @@ function tokenRow(token) {
     class: 'secondary small',
     'aria-label': `Edit ${token.name}`,
     'data-focus-key': editKey(token),
-    onclick: () => openEditDialog(token, () => renderTokens(`Saved “${token.name}”.`)),
+    onclick: () => openEditDialog(token, (saved) => renderTokens(`Saved “${saved.name}”.`)),
   }, 'Edit');
   const deleteButton = h('button', {
     type: 'button',
@@ -247,7 +247,8 @@ export async function renderTokens(status) {
         h('caption', { class: 'visually-hidden' }, 'Your personal access tokens, newest first'),
         h('thead', {}, h('tr', {}, ['Name', 'Token', 'Created', 'Expires', 'Last used'].map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
         h('tbody', {}, tokens.map(tokenRow))));
-  render(
+  renderPage(
+    '#/tokens',
     h('div', { class: 'page-head' }, h('h1', {}, 'Personal access tokens'), createButton),
     intro,
     status ? h('p', { class: 'notice', role: 'status' }, status) : null,
