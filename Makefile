@@ -25,14 +25,15 @@ WORKER_BUNDLE := worker/build/index.js
 WORKER_SOURCES := $(shell find worker/src crates/patgate-core/src -name '*.rs') \
 	worker/Cargo.toml crates/patgate-core/Cargo.toml Cargo.toml Cargo.lock
 
-.PHONY: help bootstrap bootstrap-browser build dev test test-rust test-e2e test-browser \
-	lint vectors nostd bench clean
+.PHONY: help bootstrap bootstrap-browser bootstrap-fuzz build dev test test-rust test-e2e \
+	test-browser lint vectors nostd bench fuzz clean
 
 help:
 	@echo "make dev    build and serve console + gateway at http://localhost:$(PORT)"
 	@echo "make test   run every test (installs what is missing first)"
 	@echo "make build  build the Worker bundle (worker/build/) and the reis CLI"
 	@echo "make bench  load, CPU-per-request and bundle-size benchmarks"
+	@echo "make fuzz   coverage-guided fuzzing of every network parser (FUZZ_SECONDS=180 each)"
 
 # ---- installing what is missing (idempotent) -------------------------------------------
 
@@ -60,6 +61,14 @@ bootstrap-browser:
 	@command -v chromium >/dev/null || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# cargo-fuzz (libFuzzer); its nightly flags are accepted on stable with RUSTC_BOOTSTRAP=1.
+CARGO_FUZZ_VERSION := 0.13.2
+bootstrap-fuzz:
+	@if ! cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)"; then \
+		echo "installing cargo-fuzz $(CARGO_FUZZ_VERSION) (a few minutes, once)"; \
+		cargo install --locked "cargo-fuzz@$(CARGO_FUZZ_VERSION)"; \
+	fi
 
 # ---- building ---------------------------------------------------------------------------
 
@@ -111,6 +120,11 @@ bench: bootstrap $(WORKER_BUNDLE)
 	cargo run --release -q -p patgate-core --example core_bench
 	node tests/bench/bench.mjs
 
+# ---- fuzzing (not part of `make test`) --------------------------------------------------
+
+fuzz: bootstrap-fuzz
+	fuzz/run.sh
+
 clean:
 	cargo clean
-	rm -rf worker/build .wrangler test-artifacts
+	rm -rf worker/build .wrangler test-artifacts fuzz/target fuzz/artifacts fuzz/logs

@@ -26,6 +26,7 @@ pub mod hex;
 pub mod identity;
 pub mod origin;
 pub mod record;
+pub mod request;
 pub mod session;
 pub mod time;
 pub mod token;

@@ -13,10 +13,10 @@ pub mod views;
 mod tests;
 
 use patgate_core::identity::{Email, TokenId, UserId};
+use patgate_core::request;
 use patgate_core::session::{
     clear_cookie_header, presented_session, NewSession, PresentedSession, RANDOM_BYTES_FOR_SESSION,
 };
-use serde::Deserialize;
 
 use crate::config::{Config, DevLogin};
 use crate::error::ApiError;
@@ -89,7 +89,7 @@ impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
             }
             ConsoleRoute::CreateToken => {
                 let session = session_of(&req.headers)?;
-                let (name, expiry) = body::new_token(&body::read_text(req.body).await?)?;
+                let (name, expiry) = request::new_token(&body::read_text(req.body).await?)?;
                 let created = self
                     .ledger
                     .as_user(&session, CreateToken { name, expiry })
@@ -98,7 +98,7 @@ impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
             }
             ConsoleRoute::UpdateToken(raw_id) => {
                 let session = session_of(&req.headers)?;
-                let changes = body::token_changes(&body::read_text(req.body).await?)?;
+                let changes = request::token_changes(&body::read_text(req.body).await?)?;
                 let token_id = path_token_id(&raw_id)?;
                 let changes = changes.judge()?;
                 let update = UpdateToken {
@@ -111,7 +111,7 @@ impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
             }
             ConsoleRoute::DeleteToken(raw_id) => {
                 let session = session_of(&req.headers)?;
-                body::expect_empty(&body::read_text(req.body).await?)?;
+                request::expect_empty(&body::read_text(req.body).await?)?;
                 let token_id = path_token_id(&raw_id)?;
                 self.ledger
                     .as_user(&session, DeleteToken { token_id })
@@ -132,11 +132,6 @@ impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
     /// Local-development sign-in: on only when `DEV_LOGIN = "enabled"` (which `make dev` sets
     /// and no production configuration does), and only for requests to localhost.
     async fn dev_login<B: BodySource>(&self, req: ConsoleRequest<B>) -> Result<Reply, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct DevLoginBody {
-            email: String,
-        }
         if self.config.dev_login != DevLogin::Enabled {
             return Err(ApiError::NotFound);
         }
@@ -145,9 +140,7 @@ impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
                 "development sign-in is only available on localhost",
             ));
         }
-        let text = body::read_text(req.body).await?;
-        let body: DevLoginBody = body::parse(&text)?;
-        let email = Email::parse(&body.email).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+        let email = request::sign_in_email(&body::read_text(req.body).await?)?;
         self.sign_in(&req.headers, UserId::for_email(&email), email)
             .await
     }
@@ -185,7 +178,7 @@ impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
     }
 
     async fn logout<B: BodySource>(&self, req: ConsoleRequest<B>) -> Result<Reply, ApiError> {
-        body::expect_empty(&body::read_text(req.body).await?)?;
+        request::expect_empty(&body::read_text(req.body).await?)?;
         // Signing out without a valid session still clears the browser's state.
         if let Ok(session) = session_of(&req.headers) {
             let sign_out = SignOut {
