@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { verifyGatewayRequest } from '../../docs/verify-origin-signature.mjs';
+import { RequestIdMemory, verifyGatewayRequest } from '../../docs/verify-origin-signature.mjs';
 import { ConsoleClient, ROOT, startWorker, verify } from './harness.mjs';
 
 const vectors = JSON.parse(readFileSync(join(ROOT, 'tests/vectors/golden-tokens.json'), 'utf8')).vectors;
@@ -167,6 +167,68 @@ describe('verify endpoint', () => {
   });
 });
 
+/** Sends a request with node:http, which (unlike fetch) sends any header name and `Connection`. */
+function rawRequest(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const framing = body === undefined ? {} : { 'Content-Length': Buffer.byteLength(body) };
+    const req = httpRequest(url, { method, headers: { ...headers, ...framing } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('the origin signature verifier (docs/verify-origin-signature.mjs)', () => {
+  // README's worked example.
+  const example = {
+    method: 'POST',
+    pathAndQuery: '/v1/things?x=1',
+    headers: {
+      'x-auth-timestamp': '1795435200',
+      'x-auth-request-id': '5f0c6a8e2b9d4c7183e1a6f4b2d09c35',
+      'x-forwarded-host': 'api.bahriya.cloud',
+      'x-auth-user-id': 'usr_0123456789abcdef01234567',
+      'x-auth-token-id': 'tok_abcdefghij0123456789',
+      'x-auth-signature': '272fe8169831e00bf4b9bf6334065d97e299fd3e65256fee1cf9418114a42cac',
+    },
+  };
+  const check = (request, changes = {}) => verifyGatewayRequest(request, {
+    secret: 'origin-secret', host: 'api.bahriya.cloud', seen: new RequestIdMemory(), nowSeconds: 1795435200, ...changes,
+  });
+  const withHeader = (name, value) => ({ ...example, headers: { ...example.headers, [name]: value } });
+
+  test("accepts README's example", () => {
+    assert.deepEqual(check(example), {
+      userId: 'usr_0123456789abcdef01234567', tokenId: 'tok_abcdefghij0123456789', requestId: '5f0c6a8e2b9d4c7183e1a6f4b2d09c35',
+    });
+    assert.ok(check(example, { host: 'API.Bahriya.Cloud' }));
+  });
+
+  test('refuses signatures in any other form than 64 lowercase hex digits', () => {
+    const signature = example.headers['x-auth-signature'];
+    for (const forged of [signature.toUpperCase(), `${signature}zz`, `${signature}00`, `${signature.slice(0, 62)}zz`, signature.slice(0, 62), '']) {
+      assert.equal(check(withHeader('x-auth-signature', forged)), null, forged);
+    }
+  });
+
+  test('refuses another host, method, path, request id, a stale timestamp and a replay', () => {
+    assert.equal(check(example, { host: 'api.other.example' }), null);
+    assert.equal(check({ ...example, method: 'PUT' }), null);
+    assert.equal(check({ ...example, method: 'post' }), null);
+    assert.equal(check({ ...example, pathAndQuery: '/v1/things?x=2' }), null);
+    assert.equal(check(withHeader('x-auth-request-id', '5f0c6a8e2b9d4c7183e1a6f4b2d09c36')), null);
+    assert.equal(check(withHeader('x-auth-request-id', '5F0C6A8E2B9D4C7183E1A6F4B2D09C35')), null);
+    assert.equal(check(withHeader('x-forwarded-host', 'api.other.example')), null, 'signed for another host');
+    assert.equal(check(example, { nowSeconds: 1795435200 + 301 }), null);
+    const seen = new RequestIdMemory();
+    assert.ok(check(example, { seen }));
+    assert.equal(check(example, { seen, nowSeconds: 1795435200 + 299 }), null, 'replayed within the window');
+  });
+});
+
 describe('forwarding to the origin', () => {
   const SECRET = randomBytes(32).toString('hex');
   let origin;
@@ -174,6 +236,10 @@ describe('forwarding to the origin', () => {
   const seen = [];
   let worker;
   let token;
+  let host;
+  const verifyAtOrigin = (request, memory = new RequestIdMemory()) => verifyGatewayRequest(
+    { method: request.method, pathAndQuery: request.url, headers: request.headers }, { secret: SECRET, host, seen: memory },
+  );
 
   before(async () => {
     origin = createServer((req, res) => {
@@ -182,13 +248,14 @@ describe('forwarding to the origin', () => {
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         seen.push({ method: req.method, url: req.url, headers: req.headers, body });
-        res.writeHead(207, { 'Content-Type': 'application/json', 'X-Origin': 'yes' });
-        res.end(JSON.stringify({ from: 'origin', bytes: body.length }));
+        res.writeHead(207, { 'Content-Type': 'application/json', 'X-Origin': 'yes', 'Cache-Control': 'public, max-age=600' });
+        res.end(JSON.stringify({ from: 'origin', user: req.headers['x-auth-user-id'], bytes: body.length }));
       });
     });
     await new Promise((r) => origin.listen(0, '127.0.0.1', r));
     originUrl = `http://127.0.0.1:${origin.address().port}`;
     worker = await startWorker({ vars: { ORIGIN_URL: originUrl, ORIGIN_SHARED_SECRET: SECRET } });
+    host = new URL(worker.base).host;
     const user = await ConsoleClient.signIn(worker.base, 'forward@example.com');
     token = await user.createToken('forwarding', null);
   });
@@ -222,11 +289,110 @@ describe('forwarding to the origin', () => {
     assert.equal(request.headers.cookie, undefined);
     assert.equal(request.headers['x-auth-token-id'], token.id);
     assert.notEqual(request.headers['x-auth-user-id'], 'usr_spoofed');
+    assert.equal(request.headers['x-forwarded-host'], host);
+    assert.match(request.headers['x-auth-request-id'], /^[0-9a-f]{32}$/);
 
-    const caller = verifyGatewayRequest({ method: request.method, pathAndQuery: request.url, headers: request.headers }, SECRET);
-    assert.deepEqual(caller, { userId: request.headers['x-auth-user-id'], tokenId: token.id });
-    assert.equal(verifyGatewayRequest({ method: 'GET', pathAndQuery: request.url, headers: request.headers }, SECRET), null);
-    assert.equal(verifyGatewayRequest({ method: request.method, pathAndQuery: request.url, headers: request.headers }, 'wrong'), null);
+    const caller = verifyAtOrigin(request);
+    assert.deepEqual(caller, { userId: request.headers['x-auth-user-id'], tokenId: token.id, requestId: request.headers['x-auth-request-id'] });
+    assert.equal(verifyAtOrigin({ ...request, method: 'GET' }), null);
+    assert.equal(verifyGatewayRequest({ method: request.method, pathAndQuery: request.url, headers: request.headers }, { secret: 'wrong', host, seen: new RequestIdMemory() }), null);
+  });
+
+  test('every forwarded request has its own id, and a replayed one is refused', async () => {
+    const memory = new RequestIdMemory();
+    for (let i = 0; i < 3; i += 1) {
+      assert.equal((await fetch(`${worker.base}/v1/same`, { headers: { Authorization: `Bearer ${token.token}` } })).status, 207);
+    }
+    const requests = seen.slice(-3);
+    assert.equal(new Set(requests.map((r) => r.headers['x-auth-request-id'])).size, 3);
+    for (const request of requests) assert.ok(verifyAtOrigin(request, memory));
+    assert.equal(verifyAtOrigin(requests[0], memory), null, 'the same signed headers, seen twice');
+    // Signed for this host only: an origin serving another host refuses it.
+    const elsewhere = verifyGatewayRequest({ method: 'GET', pathAndQuery: '/v1/same', headers: requests[1].headers }, { secret: SECRET, host: 'api.other.example', seen: new RequestIdMemory() });
+    assert.equal(elsewhere, null);
+  });
+
+  test("forwarded requests bypass Cloudflare's cache (cache: no-store)", async () => {
+    // workerd marks a no-store subrequest with these two headers; the client sent neither.
+    const answers = [];
+    for (const bearer of [token.token, token.token]) {
+      const res = await fetch(`${worker.base}/v1/cacheable`, { headers: { Authorization: `Bearer ${bearer}` } });
+      assert.equal(res.status, 207);
+      answers.push(await res.json());
+      const request = seen.at(-1);
+      assert.equal(request.headers['cache-control'], 'no-cache');
+      assert.equal(request.headers.pragma, 'no-cache');
+    }
+    assert.equal(seen.filter((r) => r.url === '/v1/cacheable').length, 2, 'each request reached the origin');
+  });
+
+  test('headers that claim identity, address, method or URL are stripped however they are spelled', async () => {
+    const smuggled = {
+      X_Auth_User_Id: 'usr_spoofed',
+      'x_auth-token_id': 'tok_spoofed',
+      Forwarded: 'for=10.0.0.1;host=evil.example',
+      'X-Forwarded-For': '10.0.0.1',
+      'X-Forwarded-Host': 'evil.example',
+      'X_Forwarded_Proto': 'gopher',
+      'X-Real-IP': '10.0.0.2',
+      'True-Client-IP': '10.0.0.3',
+      'X-HTTP-Method-Override': 'DELETE',
+      'X-Method-Override': 'DELETE',
+      'X-HTTP-Method': 'DELETE',
+      'X-Original-URL': '/admin',
+      'X-Rewrite-URL': '/admin',
+      // workerd consumes Connection before the Worker runs (so the Worker cannot see what it
+      // names); what matters is that it never reaches the origin, and neither does a
+      // stripped header it names.
+      Connection: 'keep-alive, X-Real-IP',
+      'X-Kept': 'yes',
+    };
+    const res = await rawRequest(`${worker.base}/v1/smuggle`, { headers: { Authorization: `Bearer ${token.token}`, ...smuggled } });
+    assert.equal(res.status, 207, res.body);
+    const request = seen.at(-1);
+    assert.equal(request.url, '/v1/smuggle');
+    const names = Object.keys(request.headers);
+    assert.ok(!names.some((n) => n.includes('_')), names.join(' '));
+    const gatewaySets = ['x-auth-user-id', 'x-auth-token-id', 'x-forwarded-host', 'x-forwarded-for', 'x-kept', 'connection'];
+    for (const name of Object.keys(smuggled)) {
+      const normalised = name.toLowerCase().replaceAll('_', '-');
+      if (!gatewaySets.includes(normalised)) assert.ok(!names.includes(normalised), `${name} reached the origin`);
+    }
+    const sent = JSON.stringify(request.headers);
+    for (const value of ['spoofed', '10.0.0.', 'evil.example', 'gopher', 'DELETE', '/admin', 'X-Real-IP']) {
+      assert.ok(!sent.includes(value), `${value} reached the origin`);
+    }
+    assert.equal(request.headers['x-kept'], 'yes');
+    assert.equal(request.headers['x-auth-user-id'], verifyAtOrigin(request).userId);
+    assert.equal(request.headers['x-auth-token-id'], token.id);
+    assert.equal(request.headers['x-forwarded-host'], host);
+    assert.equal(request.headers['x-forwarded-for'], '127.0.0.1');
+  });
+
+  test('methods outside the allowlist are 405 with Allow and never reach the origin', async () => {
+    const before = seen.length;
+    for (const method of ['PROPFIND', 'TRACE', 'MKCOL']) {
+      const res = await rawRequest(`${worker.base}/v1/things`, { method, headers: { Authorization: `Bearer ${token.token}` } });
+      assert.equal(res.status, 405, method);
+      assert.equal(res.headers.allow, 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, QUERY');
+      assert.equal(JSON.parse(res.body).error, 'method_not_allowed');
+    }
+    assert.equal(seen.length, before);
+  });
+
+  test('allowlisted methods are forwarded and signed exactly as received, QUERY with its body', async () => {
+    for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'QUERY']) {
+      const body = ['GET', 'HEAD'].includes(method) ? undefined : `{"method":"${method}"}`;
+      const res = await rawRequest(`${worker.base}/v1/methods`, {
+        method, headers: { Authorization: `Bearer ${token.token}`, 'Content-Type': 'application/json' }, body,
+      });
+      assert.equal(res.status, 207, method);
+      const request = seen.at(-1);
+      assert.equal(request.method, method);
+      assert.equal(request.body.toString(), body ?? '', method);
+      assert.ok(verifyAtOrigin(request), method);
+      assert.equal(verifyAtOrigin({ ...request, method: method === 'GET' ? 'HEAD' : 'GET' }), null, method);
+    }
   });
 
   test('an invalid token never reaches the origin', async () => {

@@ -20,6 +20,10 @@ pub const CONSOLE_HEADERS: [(&str, &str); 5] = [
     ("Cross-Origin-Opener-Policy", "same-origin"),
 ];
 
+/// The address of the client that connected, set by Cloudflare's edge (which replaces any value
+/// a client sends) and by `wrangler dev`.
+pub const CLIENT_ADDRESS_HEADER: &str = "CF-Connecting-IP";
+
 /// A request method, as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Method {
@@ -30,6 +34,8 @@ pub enum Method {
     Patch,
     Delete,
     Options,
+    /// The safe method with a body (draft-ietf-httpbis-safe-method-w-body).
+    Query,
     Other(String),
 }
 
@@ -43,8 +49,15 @@ impl Method {
             "PATCH" => Self::Patch,
             "DELETE" => Self::Delete,
             "OPTIONS" => Self::Options,
+            "QUERY" => Self::Query,
             other => Self::Other(other.to_owned()),
         }
+    }
+
+    /// Whether an API request with this method is forwarded (`router::FORWARDED_METHODS`).
+    /// Method names are case-sensitive (RFC 9110 §9.1): `get` is not `GET`.
+    pub fn is_forwarded(&self) -> bool {
+        !matches!(self, Self::Other(_))
     }
 
     /// Methods that must not change state (RFC 9110 §9.2.1), and so skip the CSRF checks.
@@ -59,10 +72,21 @@ pub struct Headers(Vec<(String, String)>);
 
 impl Headers {
     pub fn get(&self, name: &str) -> Option<&str> {
+        self.all(name).next()
+    }
+
+    /// Every value of the header `name`, in order.
+    pub fn all<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
         self.0
             .iter()
-            .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
+            .filter(move |(candidate, _)| candidate.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 }
 

@@ -34,6 +34,11 @@ pub enum ConsoleRoute {
     Audit,
 }
 
+/// The methods forwarded to the origin: RFC 9110's, less CONNECT and TRACE, plus QUERY (the safe
+/// method with a body). Anything else (WebDAV's PROPFIND, TRACE, a made-up name) is 405 with
+/// this list in `Allow`, before any token is read.
+pub const FORWARDED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, QUERY";
+
 pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     use Method::{Delete, Get, Head, Patch, Post};
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -73,7 +78,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
             matches!(method, Get | Head),
             Route::ConsoleAsset,
         ),
-        _ => Ok(Route::Forward),
+        _ => only(FORWARDED_METHODS, method.is_forwarded(), Route::Forward),
     }
 }
 
@@ -108,7 +113,23 @@ mod tests {
             Err(ApiError::MethodNotAllowed("GET, HEAD")),
         );
         for path in ["/", "/v1/projects", "/consoles", "/authx"] {
-            check("PROPFIND", path, Ok(Route::Forward));
+            check("QUERY", path, Ok(Route::Forward));
+        }
+    }
+
+    #[test]
+    fn only_allowlisted_methods_are_forwarded() {
+        for method in FORWARDED_METHODS.split(", ") {
+            check(method, "/v1/projects", Ok(Route::Forward));
+        }
+        for method in [
+            "PROPFIND", "TRACE", "CONNECT", "MKCOL", "get", "Query", "BREW",
+        ] {
+            check(
+                method,
+                "/v1/projects",
+                Err(ApiError::MethodNotAllowed(FORWARDED_METHODS)),
+            );
         }
     }
 

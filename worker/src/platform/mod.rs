@@ -9,6 +9,7 @@ mod ledger_object;
 use std::cell::OnceCell;
 use std::rc::Rc;
 
+use patgate_core::origin::{RequestId, RANDOM_BYTES_FOR_REQUEST_ID};
 use patgate_core::time::Timestamp;
 use patgate_core::verify::Principal;
 use wasm_bindgen::JsValue;
@@ -18,13 +19,13 @@ use crate::auth::authenticate;
 use crate::config::{Config, Forwarding};
 use crate::console::{Console, ConsoleRequest};
 use crate::error::ApiError;
-use crate::gateway::{self, Forward};
+use crate::gateway::{self, ClientRequest, Forward};
 use crate::http::{Headers, Method, Reply, CONSOLE_HEADERS};
 use crate::ledger::client::LedgerClient;
 use crate::ledger::protocol::RecordUse;
 use crate::log;
 use crate::router::{self, ConsoleRoute, Route};
-use crate::runtime::{Clock, SystemClock, SystemEntropy};
+use crate::runtime::{Clock, Entropy, SystemClock, SystemEntropy};
 use body::WorkerBody;
 use kv::KvTokenStore;
 use ledger_object::DurableObjectTransport;
@@ -143,6 +144,7 @@ async fn verify(req: &Request, env: &Env, ctx: &Context) -> Result<Reply, ApiErr
 
 async fn forward(req: &Request, env: &Env, ctx: &Context) -> Result<Answer, ApiError> {
     let (principal, now) = authenticated(req, env, ctx).await?;
+    // The method exactly as received: workers-rs's `Method` would turn unknown ones into GET.
     let method = req.inner().method();
     let url = req.url()?;
     let path_and_query = match url.query() {
@@ -158,20 +160,36 @@ async fn forward(req: &Request, env: &Env, ctx: &Context) -> Result<Answer, ApiE
         // Named in the log once, when the configuration was parsed.
         Err(_) => return Err(ApiError::GatewayMisconfigured),
     };
-    let client_headers: Vec<(String, String)> = req.headers().entries().collect();
+    let host = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
+    let headers: Headers = req.headers().entries().collect();
+    let random = SystemEntropy
+        .draw::<RANDOM_BYTES_FOR_REQUEST_ID>()
+        .map_err(|error| {
+            log::error(&error.to_string());
+            ApiError::StoreUnavailable
+        })?;
+    let client = ClientRequest {
+        method: &method,
+        host: &host,
+        path_and_query: &path_and_query,
+        headers: &headers,
+    };
     let plan = Forward::plan(
-        &method,
-        &path_and_query,
-        client_headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        client,
         &principal,
         target,
         now,
+        &RequestId::from_random(&random),
     );
     send_to_origin(req, plan).await.map(Answer::Passthrough)
 }
 
-/// Sends the planned request with the client's body streamed through, not buffered, and the
-/// method exactly as received.
+/// Sends the planned request with the client's body streamed through, not buffered, the method
+/// exactly as received, and Cloudflare's cache bypassed: the origin's answer is for this user
+/// only, and the cache key (the URL) would not say so once `Authorization` is gone.
 async fn send_to_origin(req: &Request, plan: Forward) -> Result<Response, ApiError> {
     let js_error = |what: &'static str| {
         move |error: JsValue| {
@@ -189,6 +207,7 @@ async fn send_to_origin(req: &Request, plan: Forward) -> Result<Response, ApiErr
     init.set_method(&plan.method);
     init.set_headers(&headers);
     init.set_redirect(web_sys::RequestRedirect::Manual);
+    init.set_cache(web_sys::RequestCache::NoStore);
     if let Some(body) = req.inner().body() {
         init.set_body(&body);
     }
