@@ -58,9 +58,33 @@ fn path_token_id(raw: &str) -> Result<TokenId, ApiError> {
     TokenId::parse(raw).ok_or(ApiError::NotFound)
 }
 
+/// The reply to a console request, from its route and what became of it (the handler's outcome,
+/// or a refusal made before the handler ran).
+///
+/// Every answer to a sign-out expires the session cookie, whatever its status: a browser must
+/// not keep a cookie because the ledger was unreachable (503) or the client was rate-limited
+/// (429). The status still says whether the server ended the session: only 204 means it did.
+pub fn reply(route: &Result<ConsoleRoute, ApiError>, outcome: Result<Reply, ApiError>) -> Reply {
+    let reply = outcome.unwrap_or_else(|error| Reply::error(&error));
+    match route {
+        Ok(ConsoleRoute::Logout) => reply.with_header("Set-Cookie", clear_cookie_header()),
+        _ => reply,
+    }
+}
+
 impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
+    /// Runs the console route and answers, errors included (see [`reply`]).
+    pub async fn answer<B: BodySource>(
+        &self,
+        route: Result<ConsoleRoute, ApiError>,
+        req: ConsoleRequest<B>,
+    ) -> Reply {
+        let outcome = self.handle(route.clone(), req).await;
+        reply(&route, outcome)
+    }
+
     /// Guards, then runs the console route.
-    pub async fn handle<B: BodySource>(
+    async fn handle<B: BodySource>(
         &self,
         route: Result<ConsoleRoute, ApiError>,
         req: ConsoleRequest<B>,
@@ -177,17 +201,18 @@ impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
             .with_header("Set-Cookie", session.set_cookie_header()))
     }
 
+    /// Ends the presented session. The cookie is expired by [`reply`], whatever happens here.
     async fn logout<B: BodySource>(&self, req: ConsoleRequest<B>) -> Result<Reply, ApiError> {
         request::expect_empty(&body::read_text(req.body).await?)?;
-        // Signing out without a valid session still clears the browser's state.
+        // Signing out without a valid session still clears the browser's cookie.
         if let Ok(session) = session_of(&req.headers) {
             let sign_out = SignOut {
                 session: session.key,
             };
             self.ledger.call(&session.user_id, sign_out).await?;
         }
-        Ok(Reply::no_content()
-            .with_header("Set-Cookie", clear_cookie_header())
-            .with_header("Clear-Site-Data", "\"cookies\", \"storage\"".to_owned()))
+        // No `Clear-Site-Data: "cookies"`: it clears every cookie of the registrable domain,
+        // signing the user out of every other application on it.
+        Ok(Reply::no_content())
     }
 }

@@ -56,7 +56,7 @@ impl Setup {
             headers: headers.iter().copied().collect(),
             body: body.as_bytes().to_vec(),
         };
-        block_on(console.handle(console_route, request)).unwrap_or_else(|e| Reply::error(&e))
+        block_on(console.answer(console_route, request))
     }
 
     /// Signs in through development sign-in and returns the session cookie.
@@ -70,6 +70,15 @@ impl Setup {
         assert_eq!(reply.status, 200, "{}", text(&reply));
         let cookie = reply.header("set-cookie").unwrap();
         cookie.split(';').next().unwrap().to_owned()
+    }
+
+    fn sign_out(&self, cookie: &str, body: &str) -> Reply {
+        self.send(
+            "POST",
+            "/console/auth/logout",
+            &with_cookie(cookie, &WRITE),
+            body,
+        )
     }
 
     fn validates(&self, token: &str) -> bool {
@@ -253,6 +262,31 @@ fn an_unreachable_ledger_is_503_never_401() {
 }
 
 #[test]
+fn sign_out_expires_the_cookie_even_when_the_ledger_is_unreachable() {
+    let setup = Setup::new(true);
+    let cookie = setup.sign_in("ada@example.com");
+    setup.ledgers.unreachable.set(true);
+    let out = setup.sign_out(&cookie, "");
+    // 503: the server could not end the session, so the console must not say it did; but the
+    // browser forgets the cookie all the same.
+    assert_eq!((out.status, out.header("retry-after")), (503, Some("5")));
+    let expiring = out.header("set-cookie").unwrap();
+    assert!(
+        expiring.starts_with("__Host-patgate_session=;"),
+        "{expiring}"
+    );
+    assert!(expiring.contains("Max-Age=0"), "{expiring}");
+    assert_eq!(out.header("clear-site-data"), None);
+    // Any other refusal of a sign-out expires it too.
+    let refused = setup.sign_out(&cookie, "x");
+    assert_eq!(refused.status, 400);
+    assert!(refused.header("set-cookie").unwrap().contains("Max-Age=0"));
+    // Other routes never touch the cookie.
+    let other = setup.send("GET", "/console/api/me", &with_cookie(&cookie, &[]), "");
+    assert_eq!((other.status, other.header("set-cookie")), (503, None));
+}
+
+#[test]
 fn development_sign_in_only_when_enabled_and_on_localhost() {
     let disabled = Setup::new(false);
     let body = r#"{"email":"ada@example.com"}"#;
@@ -311,14 +345,10 @@ fn sign_in_rotates_the_session_and_sign_out_ends_it() {
         200
     );
 
-    let out = setup.send(
-        "POST",
-        "/console/auth/logout",
-        &with_cookie(&second, &WRITE),
-        "",
-    );
+    let out = setup.sign_out(&second, "");
     assert_eq!(out.status, 204);
     assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(out.header("clear-site-data"), None);
     assert_eq!(
         setup
             .send("GET", "/console/api/me", &with_cookie(&second, &[]), "")

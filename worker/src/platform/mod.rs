@@ -17,7 +17,7 @@ use worker::{Context, Env, Fetch, Request, Response};
 
 use crate::auth::authenticate;
 use crate::config::{Config, Forwarding};
-use crate::console::{Console, ConsoleRequest};
+use crate::console::{self, Console, ConsoleRequest};
 use crate::error::ApiError;
 use crate::gateway::{self, ClientRequest, Forward};
 use crate::http::{Headers, Method, Reply, CONSOLE_HEADERS};
@@ -66,9 +66,7 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         }
         Ok(Route::Console(route)) => {
             // Console answers carry the console's headers, errors included.
-            let reply = console(route, method, req, &env)
-                .await
-                .unwrap_or_else(|error| Reply::error(&error));
+            let reply = console(route, method, req, &env).await;
             Ok(Answer::Reply(reply.with_console_headers()))
         }
         Ok(Route::ConsoleHome) => Ok(Answer::Reply(Reply::redirect(308, "/console/"))),
@@ -107,9 +105,12 @@ async fn console(
     method: Method,
     req: Request,
     env: &Env,
-) -> Result<Reply, ApiError> {
+) -> Reply {
     let config = config(env);
-    let url = req.url()?;
+    let url = match req.url() {
+        Ok(url) => url,
+        Err(error) => return console::reply(&route, Err(error.into())),
+    };
     let request = ConsoleRequest {
         method,
         own_origin: url.origin().ascii_serialization(),
@@ -122,7 +123,7 @@ async fn console(
         entropy: &SystemEntropy,
         config: &config,
     };
-    console.handle(route, request).await
+    console.answer(route, request).await
 }
 
 async fn authenticated(
