@@ -21,7 +21,7 @@ pub const MAX_EMAIL_LEN: usize = 254;
 pub enum InvalidInput {
     NameEmpty,
     NameTooLong,
-    NameControlCharacter,
+    NameInvisibleCharacter,
     EmailMalformed,
     EmailTooLong,
 }
@@ -31,8 +31,10 @@ impl fmt::Display for InvalidInput {
         f.write_str(match self {
             Self::NameEmpty => "name must not be empty",
             Self::NameTooLong => "name must be at most 100 characters",
-            Self::NameControlCharacter => {
-                "name must not contain control or text-direction characters"
+            Self::NameInvisibleCharacter => {
+                "name must not contain control, format or line/paragraph separator characters \
+                 (Unicode categories Cc, Cf, Zl, Zp: text-direction marks, zero-width characters, \
+                 soft hyphens, tags)"
             }
             Self::EmailMalformed => "email must look like name@example.com",
             Self::EmailTooLong => "email must be at most 254 characters",
@@ -40,14 +42,33 @@ impl fmt::Display for InvalidInput {
     }
 }
 
-/// A token's display name: trimmed, 1–100 characters, no control or bidirectional-override
-/// characters (those can make a name in a list read as something else).
+/// A token's display name: trimmed, 1–100 characters, none of Unicode's control, format or
+/// line/paragraph separator characters (categories Cc, Cf, Zl, Zp). Those are invisible or
+/// reorder text, so two different names could look the same in a list, or one read as another.
+///
+/// Deserializing reads a name as stored (KV records, ledger entries and commands, all written by
+/// patgate), with the rule it was first written under: see [`TokenName::stored`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TokenName(String);
 
 impl TokenName {
+    /// A name given by a user: the current rule.
     pub fn parse(input: &str) -> Result<Self, InvalidInput> {
+        Self::check(input, is_forbidden_in_name)
+    }
+
+    /// A name as patgate stored it. Names written before Cf, Zl and Zp were refused may hold
+    /// them: reading those must not fail, or a valid token's record would become unreadable
+    /// (503, never 401, for good). Such a name stays as it is until the user renames it.
+    fn stored(input: &str) -> Result<Self, InvalidInput> {
+        Self::check(input, |c| {
+            c.is_control()
+                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+    }
+
+    fn check(input: &str, is_forbidden: impl Fn(char) -> bool) -> Result<Self, InvalidInput> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(InvalidInput::NameEmpty);
@@ -55,8 +76,8 @@ impl TokenName {
         if trimmed.chars().count() > MAX_NAME_CHARS {
             return Err(InvalidInput::NameTooLong);
         }
-        if trimmed.chars().any(is_forbidden_in_name) {
-            return Err(InvalidInput::NameControlCharacter);
+        if trimmed.chars().any(is_forbidden) {
+            return Err(InvalidInput::NameInvisibleCharacter);
         }
         Ok(Self(trimmed.to_string()))
     }
@@ -66,16 +87,46 @@ impl TokenName {
     }
 }
 
+/// Unicode 16.0's general categories Cf (format), Zl (line separator) and Zp (paragraph
+/// separator) as inclusive ranges; Cc is exactly `char::is_control`. A hand-kept table, a few
+/// hundred bytes where a full category table would cost tens of KiB of wasm; a test checks it
+/// against every `char` with unicode-general-category (a dev-dependency).
+const FORMAT_AND_SEPARATORS: [(char, char); 21] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{2028}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
 fn is_forbidden_in_name(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || FORMAT_AND_SEPARATORS
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&c))
 }
 
 impl TryFrom<String> for TokenName {
     type Error = InvalidInput;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        Self::stored(&value)
     }
 }
 
@@ -243,15 +294,67 @@ mod tests {
             TokenName::parse(&"é".repeat(101)),
             Err(InvalidInput::NameTooLong)
         );
-        assert_eq!(
-            TokenName::parse("a\u{0}b"),
-            Err(InvalidInput::NameControlCharacter)
-        );
-        assert_eq!(
-            TokenName::parse("abc\u{202E}gpj.exe"),
-            Err(InvalidInput::NameControlCharacter)
-        );
         assert!(TokenName::parse("<img src=x onerror=alert(1)>").is_ok());
+    }
+
+    #[test]
+    fn names_refuse_invisible_and_reordering_characters() {
+        for deceptive in [
+            "a\u{0}b",
+            "abc\u{202E}gpj.exe",
+            "CI\u{061C}",
+            "line\u{2028}break",
+            "para\u{2029}graph",
+            "zero\u{200B}width",
+            "join\u{200D}er",
+            "\u{FEFF}bom",
+            "soft\u{00AD}hyphen",
+            "tag\u{E0041}",
+            "word\u{2060}joiner",
+        ] {
+            assert_eq!(
+                TokenName::parse(deceptive),
+                Err(InvalidInput::NameInvisibleCharacter),
+                "{deceptive:?}"
+            );
+        }
+        for fine in [
+            "Déploiement",
+            "部署",
+            "نشر",
+            "CI — prod",
+            "a\u{00A0}b",
+            "e\u{0301}",
+        ] {
+            assert!(TokenName::parse(fine).is_ok(), "{fine:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_stored_under_the_earlier_rule_is_still_read() {
+        let stored: TokenName = serde_json::from_str("\"CI\u{200B}prod\"").unwrap();
+        assert_eq!(stored.as_str(), "CI\u{200B}prod");
+        assert!(TokenName::parse(stored.as_str()).is_err());
+        assert!(serde_json::from_str::<TokenName>("\"a\u{202E}b\"").is_err());
+    }
+
+    /// Categories Cc, Cf, Zl and Zp, from the Unicode data.
+    fn is_invisible_by_unicode(c: char) -> bool {
+        use unicode_general_category::{get_general_category, GeneralCategory as G};
+        matches!(
+            get_general_category(c),
+            G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator
+        )
+    }
+
+    #[test]
+    fn the_forbidden_table_is_exactly_cc_cf_zl_zp() {
+        assert_eq!(unicode_general_category::UNICODE_VERSION, (16, 0, 0));
+        let mismatches: alloc::vec::Vec<char> = (0..=u32::from(char::MAX))
+            .filter_map(char::from_u32)
+            .filter(|&c| is_forbidden_in_name(c) != is_invisible_by_unicode(c))
+            .collect();
+        assert!(mismatches.is_empty(), "{mismatches:?}");
     }
 
     #[test]
@@ -298,6 +401,21 @@ mod tests {
             let _ = Email::parse(&text);
             let _ = UserId::parse(&text);
             let _ = TokenId::parse(&text);
+        }
+
+        #[test]
+        fn accepted_names_hold_no_cc_cf_zl_or_zp_character(
+            text in proptest::collection::vec(
+                prop_oneof![
+                    any::<char>(),
+                    proptest::sample::select(&['\u{200B}', '\u{2028}', '\u{061C}', '\u{E0041}', 'a', ' '][..]),
+                ],
+                0..40,
+            ).prop_map(|chars| chars.into_iter().collect::<String>())
+        ) {
+            if let Ok(name) = TokenName::parse(&text) {
+                prop_assert!(!name.as_str().chars().any(is_invisible_by_unicode), "{:?}", name);
+            }
         }
 
         #[test]
