@@ -1,7 +1,7 @@
 // Starts the real Worker under workerd (`wrangler dev`, local KV and Durable Objects, a fresh
 // state directory per run) and gives the tests small helpers to talk to it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,13 +21,35 @@ export async function freePort() {
 }
 
 /**
- * Starts `wrangler dev` with the given `--var` settings. Returns { base, stateDir, stop }.
- * Development sign-in is on unless `devLogin: false`.
+ * wrangler.toml with other limits for its rate-limiting bindings, e.g. { SIGN_IN_LIMITER: 3 },
+ * written into `dir` with its paths made absolute. Returns the new file's path.
  */
-export async function startWorker({ vars = {}, devLogin = true, config } = {}) {
+function configWithLimits(limits, dir) {
+  let toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
+  const replace = (pattern, replacement) => {
+    const next = toml.replace(pattern, replacement);
+    if (next === toml) throw new Error(`wrangler.toml no longer matches ${pattern}`);
+    toml = next;
+  };
+  replace(/^main = "(.*)"$/m, (_, path) => `main = "${join(ROOT, path)}"`);
+  replace(/^directory = "(.*)"$/m, (_, path) => `directory = "${join(ROOT, path)}"`);
+  for (const [name, limit] of Object.entries(limits)) {
+    replace(new RegExp(`(name = "${name}"\nnamespace_id = "\\d+"\nsimple = \\{ limit = )\\d+`), `$1${limit}`);
+  }
+  const path = join(dir, 'wrangler.toml');
+  writeFileSync(path, toml);
+  return path;
+}
+
+/**
+ * Starts `wrangler dev` with the given `--var` settings. Returns { base, stateDir, stop }.
+ * Development sign-in is on unless `devLogin: false`; `limits` replaces rate limits by binding.
+ */
+export async function startWorker({ vars = {}, devLogin = true, config, limits } = {}) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'patgate-state-'));
+  if (limits) config = configWithLimits(limits, stateDir);
   const args = [
     'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
     '--persist-to', stateDir, '--log-level', 'warn',
@@ -45,7 +67,7 @@ export async function startWorker({ vars = {}, devLogin = true, config } = {}) {
   child.stdout.on('data', (chunk) => { output += chunk; });
   child.stderr.on('data', (chunk) => { output += chunk; });
   const base = `http://localhost:${port}`;
-  const healthPath = config ? '/' : '/auth/v1/health';
+  const healthPath = config && !limits ? '/' : '/auth/v1/health';
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);

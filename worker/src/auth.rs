@@ -14,6 +14,12 @@ use crate::error::ApiError;
 use crate::log;
 use crate::store::TokenStore;
 
+/// Whether `authenticate` reads the store for this header: only for a well-formed token.
+pub fn looks_up(authorization: Option<&str>) -> bool {
+    bearer_credential(authorization)
+        .is_ok_and(|credential| UntrustedToken::parse(credential).is_ok())
+}
+
 pub async fn authenticate<S: TokenStore>(
     authorization: Option<&str>,
     store: &S,
@@ -104,6 +110,8 @@ mod tests {
             ))
         );
         assert_eq!(store.reads.get(), 0);
+        assert!(!looks_up(Some(&mistyped)) && !looks_up(None) && !looks_up(Some("Bearer ")));
+        assert!(looks_up(Some(&header)));
     }
 
     #[test]

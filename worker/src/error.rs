@@ -34,6 +34,8 @@ pub enum ApiError {
     MethodNotAllowed(&'static str),
     /// The user already has the maximum number of tokens.
     TokenLimitReached,
+    /// Too many requests from this client address; retry after this many seconds.
+    RateLimited(u32),
     /// The token store or ledger failed: fail closed.
     StoreUnavailable,
     /// The origin API could not be reached.
@@ -127,6 +129,12 @@ impl ApiError {
                     crate::ledger::MAX_TOKENS_PER_USER
                 ),
                 vec![],
+            ),
+            Self::RateLimited(seconds) => (
+                429,
+                "rate_limited",
+                format!("too many requests from your address; retry in {seconds} seconds"),
+                vec![("Retry-After", seconds.to_string())],
             ),
             Self::StoreUnavailable => (
                 503,

@@ -12,6 +12,7 @@ mod error;
 mod gateway;
 mod http;
 mod ledger;
+mod limits;
 mod log;
 mod platform;
 mod router;

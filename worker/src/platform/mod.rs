@@ -5,6 +5,7 @@
 mod body;
 mod kv;
 mod ledger_object;
+mod limiter;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -15,20 +16,22 @@ use patgate_core::verify::Principal;
 use wasm_bindgen::JsValue;
 use worker::{Context, Env, Fetch, Request, Response};
 
-use crate::auth::authenticate;
+use crate::auth::{self, authenticate};
 use crate::config::{Config, Forwarding};
 use crate::console::{self, Console, ConsoleRequest};
 use crate::error::ApiError;
 use crate::gateway::{self, ClientRequest, Forward};
-use crate::http::{Headers, Method, Reply, CONSOLE_HEADERS};
+use crate::http::{Headers, Method, Reply, CLIENT_ADDRESS_HEADER, CONSOLE_HEADERS};
 use crate::ledger::client::LedgerClient;
 use crate::ledger::protocol::RecordUse;
+use crate::limits::{self, Limit};
 use crate::log;
 use crate::router::{self, ConsoleRoute, Route};
 use crate::runtime::{Clock, Entropy, SystemClock, SystemEntropy};
 use body::WorkerBody;
 use kv::KvTokenStore;
 use ledger_object::DurableObjectTransport;
+use limiter::WorkersRateLimiter;
 
 pub use ledger_object::UserLedger;
 
@@ -65,8 +68,14 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
             Reply::json(200, &serde_json::json!({ "status": "ok" })).map(Answer::Reply)
         }
         Ok(Route::Console(route)) => {
+            // Counted before the handler runs: that is what wakes a Durable Object.
+            let limit = Limit::for_console(&route);
+            let admitted = limits::count(&WorkersRateLimiter(&env), limit, &client_key(&req)).await;
+            let reply = match admitted {
+                Ok(()) => console(route, method, req, &env).await,
+                Err(refused) => console::reply(&route, Err(refused)),
+            };
             // Console answers carry the console's headers, errors included.
-            let reply = console(route, method, req, &env).await;
             Ok(Answer::Reply(reply.with_console_headers()))
         }
         Ok(Route::ConsoleHome) => Ok(Answer::Reply(Reply::redirect(308, "/console/"))),
@@ -133,7 +142,12 @@ async fn authenticated(
 ) -> Result<(Principal, Timestamp), ApiError> {
     let now = SystemClock.now();
     let authorization = req.headers().get("Authorization")?;
-    let principal = authenticate(authorization.as_deref(), &KvTokenStore::new(env), now).await?;
+    let authorization = authorization.as_deref();
+    let outcome = authenticate(authorization, &KvTokenStore::new(env), now).await;
+    let limiter = WorkersRateLimiter(env);
+    let looked_up = auth::looks_up(authorization);
+    let principal =
+        limits::after_validation(outcome, looked_up, &limiter, &client_key(req)).await?;
     note_use(&principal, req, env, ctx, now);
     Ok((principal, now))
 }
@@ -221,6 +235,12 @@ async fn send_to_origin(req: &Request, plan: Forward) -> Result<Response, ApiErr
             log::error(&format!("origin fetch failed: {error}"));
             ApiError::OriginUnreachable
         })
+}
+
+/// The key this request's client is counted under by the rate limits.
+fn client_key(req: &Request) -> String {
+    let address = req.headers().get(CLIENT_ADDRESS_HEADER).ok().flatten();
+    limits::client_key(address.as_deref())
 }
 
 /// Cloudflare's location for this request ("AMS, NL"), when the runtime provides it.
