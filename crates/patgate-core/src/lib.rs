@@ -24,6 +24,7 @@ pub mod bearer;
 pub mod expiry;
 pub mod hex;
 pub mod identity;
+mod invisible;
 pub mod origin;
 pub mod record;
 pub mod request;
