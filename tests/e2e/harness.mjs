@@ -1,10 +1,11 @@
 // Starts the real Worker under workerd (`wrangler dev`, local KV and Durable Objects, a fresh
 // state directory per run) and gives the tests small helpers to talk to it.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CSRF = { 'X-Requested-With': 'patgate-console' };
@@ -111,6 +112,49 @@ export class ConsoleClient {
   }
 }
 
+/** Seeds a validation record straight into local KV, as the ledger would write it. */
+export async function seedKv(worker, key, value) {
+  await promisify(execFile)(join(ROOT, 'node_modules/.bin/wrangler'), [
+    'kv', 'key', 'put', '--binding', 'TOKENS', key, value, '--local', '--persist-to', worker.stateDir,
+  ], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+}
+
+/** The keys in local KV (`wrangler kv key list`). */
+export async function kvKeys(worker) {
+  const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules/.bin/wrangler'), [
+    'kv', 'key', 'list', '--binding', 'TOKENS', '--local', '--persist-to', worker.stateDir,
+  ], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' }, maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(stdout).map((entry) => entry.name);
+}
+
 export function verify(base, token, extraHeaders = {}) {
   return fetch(`${base}/auth/v1/verify`, { headers: { Authorization: `Bearer ${token}`, ...extraHeaders } });
+}
+
+/**
+ * CPU seconds (user + system) used so far, and resident memory now, of the workerd processes of
+ * a process group (a `startWorker` result's `processGroup`), read from /proc.
+ */
+export function workerdUsage(processGroup) {
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  const pageSize = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim());
+  let ticks = 0;
+  let rssBytes = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    let cmdline;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (!cmdline.includes('workerd')) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) !== processGroup) continue; // field 5 of stat: process group
+    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    rssBytes += Number(fields[21]) * pageSize; // rss, in pages
+  }
+  return { cpuSeconds: ticks / ticksPerSecond, rssBytes };
 }
