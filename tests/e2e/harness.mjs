@@ -31,7 +31,7 @@ export async function startWorker({ vars = {}, devLogin = true, config } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), 'patgate-state-'));
   const args = [
     'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-    '--persist-to', stateDir, '--log-level', 'warn',
+    '--persist-to', stateDir, '--log-level', process.env.WRANGLER_LOG_LEVEL ?? 'warn',
   ];
   if (config) args.push('--config', config);
   const allVars = devLogin ? { DEV_LOGIN: 'enabled', ...vars } : vars;
@@ -63,6 +63,7 @@ export async function startWorker({ vars = {}, devLogin = true, config } = {}) {
   return {
     base,
     port,
+    inspectorPort,
     processGroup: child.pid,
     stateDir,
     output: () => output,
@@ -72,6 +73,79 @@ export async function startWorker({ vars = {}, devLogin = true, config } = {}) {
       try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
       rmSync(stateDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Serves a Worker under Miniflare directly, without the `wrangler dev` proxy (see
+ * serve-direct.mjs): the Worker's own CPU and memory, for `make load` and `make bench`. The
+ * default is patgate's bundle and wrangler.toml, with development sign-in. Returns the same
+ * shape as `startWorker` (no stateDir: the state lives in memory).
+ */
+export async function startDirect({ config = join(ROOT, 'wrangler.toml'), script = join(ROOT, 'worker/build/index.js'), vars = { DEV_LOGIN: 'enabled' }, inspectorPort } = {}) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'patgate-state-'));
+  const options = JSON.stringify({ config, script, vars, stateDir, inspectorPort });
+  const child = spawn(process.execPath, [join(ROOT, 'tests/e2e/serve-direct.mjs'), options], {
+    cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const base = await new Promise((resolveBase, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Miniflare did not start:\n${output}`)), 60_000);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const ready = /ready (\S+)/.exec(output);
+      if (ready) { clearTimeout(timer); resolveBase(ready[1].replace('127.0.0.1', 'localhost')); }
+    });
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`Miniflare exited (${code}):\n${output}`)); });
+  });
+  return {
+    base,
+    port: Number(new URL(base).port),
+    inspectorPort,
+    processGroup: child.pid,
+    stateDir,
+    output: () => output,
+    async stop() {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      await new Promise((r) => setTimeout(r, 300));
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The JavaScript heap of a Worker served by `startWorker` or `startDirect({ inspectorPort })`
+ * (their `inspectorPort`), read through the
+ * inspector (Chrome DevTools protocol): what the Worker's own isolate holds, apart from the
+ * runtime's connections and services. Returns { usedBytes, close }.
+ */
+export async function isolateHeap(inspectorPort) {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+  // Miniflare lists every isolate (the Worker's is `core:user:`); wrangler dev, only the Worker's.
+  const target = targets.find((t) => t.title.endsWith('core:user:')) ?? targets[0];
+  const { default: WebSocket } = await import('ws');
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolveOpen, reject) => { socket.once('open', resolveOpen); socket.once('error', reject); });
+  let nextId = 0;
+  const pending = new Map();
+  socket.on('message', (message) => {
+    const reply = JSON.parse(message);
+    pending.get(reply.id)?.(reply);
+    pending.delete(reply.id);
+  });
+  return {
+    async usedBytes() {
+      nextId += 1;
+      const id = nextId;
+      const reply = await new Promise((resolveReply) => {
+        pending.set(id, resolveReply);
+        socket.send(JSON.stringify({ id, method: 'Runtime.getHeapUsage' }));
+      });
+      return reply.result.usedSize + reply.result.embedderHeapUsedSize;
+    },
+    close: () => socket.close(),
   };
 }
 
