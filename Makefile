@@ -26,7 +26,7 @@ WORKER_SOURCES := $(shell find worker/src crates/patgate-core/src -name '*.rs') 
 	worker/Cargo.toml crates/patgate-core/Cargo.toml Cargo.toml Cargo.lock
 
 .PHONY: help bootstrap bootstrap-browser bootstrap-fuzz build dev test test-rust test-e2e \
-	test-browser lint vectors nostd bench fuzz clean
+	test-browser lint vectors nostd bench fuzz load bootstrap-wrk clean
 
 help:
 	@echo "make dev    build and serve console + gateway at http://localhost:$(PORT)"
@@ -34,6 +34,7 @@ help:
 	@echo "make build  build the Worker bundle (worker/build/) and the reis CLI"
 	@echo "make bench  load, CPU-per-request and bundle-size benchmarks"
 	@echo "make fuzz   coverage-guided fuzzing of every network parser (FUZZ_SECONDS=180 each)"
+	@echo "make load   60 s of mixed gateway and console load under workerd, with correctness checks"
 
 # ---- installing what is missing (idempotent) -------------------------------------------
 
@@ -115,10 +116,17 @@ test-browser: $(WORKER_BUNDLE) bootstrap-browser
 
 # ---- benchmarks ---------------------------------------------------------------------------
 
-bench: bootstrap $(WORKER_BUNDLE)
+bootstrap-wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+bench: bootstrap bootstrap-wrk $(WORKER_BUNDLE)
 	cargo run --release -q -p patgate-core --example core_bench
 	node tests/bench/bench.mjs
+
+# ---- load (not part of `make test`) -------------------------------------------------------
+
+load: bootstrap bootstrap-wrk $(WORKER_BUNDLE)
+	node tests/load/load.mjs
 
 # ---- fuzzing (not part of `make test`) --------------------------------------------------
 

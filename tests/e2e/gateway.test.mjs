@@ -1,25 +1,16 @@
 // Edge validation and the gateway, end to end under workerd (issue: edge validation).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 
 import { RequestIdMemory, verifyGatewayRequest } from '../../docs/verify-origin-signature.mjs';
-import { ConsoleClient, ROOT, startWorker, verify } from './harness.mjs';
+import { ConsoleClient, ROOT, seedKv, startWorker, verify } from './harness.mjs';
 
 const vectors = JSON.parse(readFileSync(join(ROOT, 'tests/vectors/golden-tokens.json'), 'utf8')).vectors;
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-/** Seeds a validation record straight into local KV, as the ledger would write it. */
-async function seedKv(worker, key, value) {
-  await promisify(execFile)(join(ROOT, 'node_modules/.bin/wrangler'), [
-    'kv', 'key', 'put', '--binding', 'TOKENS', key, value, '--local', '--persist-to', worker.stateDir,
-  ], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
-}
 
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
 

@@ -1,10 +1,11 @@
 // Starts the real Worker under workerd (`wrangler dev`, local KV and Durable Objects, a fresh
 // state directory per run) and gives the tests small helpers to talk to it.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CSRF = { 'X-Requested-With': 'patgate-console' };
@@ -52,7 +53,7 @@ export async function startWorker({ vars = {}, devLogin = true, config, limits }
   if (limits) config = configWithLimits(limits, stateDir);
   const args = [
     'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-    '--persist-to', stateDir, '--log-level', 'warn',
+    '--persist-to', stateDir, '--log-level', process.env.WRANGLER_LOG_LEVEL ?? 'warn',
   ];
   if (config) args.push('--config', config);
   const allVars = devLogin ? { DEV_LOGIN: 'enabled', ...vars } : vars;
@@ -84,6 +85,7 @@ export async function startWorker({ vars = {}, devLogin = true, config, limits }
   return {
     base,
     port,
+    inspectorPort,
     processGroup: child.pid,
     stateDir,
     output: () => output,
@@ -93,6 +95,79 @@ export async function startWorker({ vars = {}, devLogin = true, config, limits }
       try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
       rmSync(stateDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Serves a Worker under Miniflare directly, without the `wrangler dev` proxy (see
+ * serve-direct.mjs): the Worker's own CPU and memory, for `make load` and `make bench`. The
+ * default is patgate's bundle and wrangler.toml, with development sign-in. Returns the same
+ * shape as `startWorker` (no stateDir: the state lives in memory).
+ */
+export async function startDirect({ config = join(ROOT, 'wrangler.toml'), script = join(ROOT, 'worker/build/index.js'), vars = { DEV_LOGIN: 'enabled' }, inspectorPort } = {}) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'patgate-state-'));
+  const options = JSON.stringify({ config, script, vars, stateDir, inspectorPort });
+  const child = spawn(process.execPath, [join(ROOT, 'tests/e2e/serve-direct.mjs'), options], {
+    cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const base = await new Promise((resolveBase, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Miniflare did not start:\n${output}`)), 60_000);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const ready = /ready (\S+)/.exec(output);
+      if (ready) { clearTimeout(timer); resolveBase(ready[1].replace('127.0.0.1', 'localhost')); }
+    });
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`Miniflare exited (${code}):\n${output}`)); });
+  });
+  return {
+    base,
+    port: Number(new URL(base).port),
+    inspectorPort,
+    processGroup: child.pid,
+    stateDir,
+    output: () => output,
+    async stop() {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      await new Promise((r) => setTimeout(r, 300));
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The JavaScript heap of a Worker served by `startWorker` or `startDirect({ inspectorPort })`
+ * (their `inspectorPort`), read through the
+ * inspector (Chrome DevTools protocol): what the Worker's own isolate holds, apart from the
+ * runtime's connections and services. Returns { usedBytes, close }.
+ */
+export async function isolateHeap(inspectorPort) {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+  // Miniflare lists every isolate (the Worker's is `core:user:`); wrangler dev, only the Worker's.
+  const target = targets.find((t) => t.title.endsWith('core:user:')) ?? targets[0];
+  const { default: WebSocket } = await import('ws');
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolveOpen, reject) => { socket.once('open', resolveOpen); socket.once('error', reject); });
+  let nextId = 0;
+  const pending = new Map();
+  socket.on('message', (message) => {
+    const reply = JSON.parse(message);
+    pending.get(reply.id)?.(reply);
+    pending.delete(reply.id);
+  });
+  return {
+    async usedBytes() {
+      nextId += 1;
+      const id = nextId;
+      const reply = await new Promise((resolveReply) => {
+        pending.set(id, resolveReply);
+        socket.send(JSON.stringify({ id, method: 'Runtime.getHeapUsage' }));
+      });
+      return reply.result.usedSize + reply.result.embedderHeapUsedSize;
+    },
+    close: () => socket.close(),
   };
 }
 
@@ -133,6 +208,49 @@ export class ConsoleClient {
   }
 }
 
+/** Seeds a validation record straight into local KV, as the ledger would write it. */
+export async function seedKv(worker, key, value) {
+  await promisify(execFile)(join(ROOT, 'node_modules/.bin/wrangler'), [
+    'kv', 'key', 'put', '--binding', 'TOKENS', key, value, '--local', '--persist-to', worker.stateDir,
+  ], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+}
+
+/** The keys in local KV (`wrangler kv key list`). */
+export async function kvKeys(worker) {
+  const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules/.bin/wrangler'), [
+    'kv', 'key', 'list', '--binding', 'TOKENS', '--local', '--persist-to', worker.stateDir,
+  ], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' }, maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(stdout).map((entry) => entry.name);
+}
+
 export function verify(base, token, extraHeaders = {}) {
   return fetch(`${base}/auth/v1/verify`, { headers: { Authorization: `Bearer ${token}`, ...extraHeaders } });
+}
+
+/**
+ * CPU seconds (user + system) used so far, and resident memory now, of the workerd processes of
+ * a process group (a `startWorker` result's `processGroup`), read from /proc.
+ */
+export function workerdUsage(processGroup) {
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  const pageSize = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim());
+  let ticks = 0;
+  let rssBytes = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    let cmdline;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (!cmdline.includes('workerd')) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) !== processGroup) continue; // field 5 of stat: process group
+    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    rssBytes += Number(fields[21]) * pageSize; // rss, in pages
+  }
+  return { cpuSeconds: ticks / ticksPerSecond, rssBytes };
 }
