@@ -153,28 +153,48 @@ impl From<Email> for String {
 pub const USER_ID_PREFIX: &str = "usr_";
 const USER_ID_HEX_LEN: usize = 24;
 
-/// A user's stable id: `usr_` + 24 hex digits (96 bits) of a domain-separated SHA-256 of the
-/// email, so the same person gets the same id at every sign-in without a lookup table.
+/// A user's stable id: `usr_` + 24 hex digits (96 bits) of a domain-separated SHA-256, so the
+/// same person gets the same id at every sign-in without a lookup table. Users who sign in with
+/// the identity provider are keyed on (issuer, subject); development sign-in users on their
+/// email. The two derivations have distinct domain tags, so their ids never meet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct UserId(String);
 
 impl UserId {
+    /// A development sign-in user, known only by an email.
     pub fn for_email(email: &Email) -> Self {
-        let digest = Sha256::new()
-            .chain_update(b"patgate/user-id/v1\0")
-            .chain_update(email.as_str().as_bytes())
-            .finalize();
+        Self::from_digest(
+            Sha256::new()
+                .chain_update(b"patgate/user-id/v1\0")
+                .chain_update(email.as_str().as_bytes()),
+        )
+    }
+
+    /// A user of the identity provider `issuer`, whose stable id there is `subject` (OpenID
+    /// Connect's `sub`; an email can pass to another person, a subject cannot). The issuer's
+    /// length goes first, so no (issuer, subject) pair hashes the same input as another.
+    pub fn for_provider_subject(issuer: &str, subject: &str) -> Self {
+        Self::from_digest(
+            Sha256::new()
+                .chain_update(b"patgate/user-id/oidc/v1\0")
+                .chain_update((issuer.len() as u64).to_be_bytes())
+                .chain_update(issuer.as_bytes())
+                .chain_update(subject.as_bytes()),
+        )
+    }
+
+    fn from_digest(hasher: Sha256) -> Self {
         let mut id = String::from(USER_ID_PREFIX);
         id.push_str(
-            hex::encode(&digest)
+            hex::encode(&hasher.finalize())
                 .get(..USER_ID_HEX_LEN)
                 .unwrap_or_default(),
         );
         Self(id)
     }
 
-    /// Accepts exactly the form [`UserId::for_email`] produces.
+    /// Accepts exactly the form both derivations produce.
     pub fn parse(input: &str) -> Option<Self> {
         let digits = input.strip_prefix(USER_ID_PREFIX)?;
         hex::is_lower_hex(digits, USER_ID_HEX_LEN).then(|| Self(input.to_string()))
@@ -302,6 +322,30 @@ mod tests {
         assert_eq!(stored.as_str(), "CI\u{200B}prod");
         assert!(TokenName::parse(stored.as_str()).is_err());
         assert!(serde_json::from_str::<TokenName>("\"a\u{202E}b\"").is_err());
+    }
+
+    #[test]
+    fn provider_users_and_development_users_have_separate_ids() {
+        let issuer = "https://id.example.com";
+        let id = UserId::for_provider_subject(issuer, "248289761001");
+        assert_eq!(UserId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(id, UserId::for_provider_subject(issuer, "248289761001"));
+        assert_ne!(id, UserId::for_provider_subject(issuer, "248289761002"));
+        assert_ne!(
+            id,
+            UserId::for_provider_subject("https://other.example", "248289761001")
+        );
+        // The length prefix keeps the boundary between issuer and subject.
+        assert_ne!(
+            UserId::for_provider_subject("https://a.example/x", "y"),
+            UserId::for_provider_subject("https://a.example/", "xy")
+        );
+        // A subject that happens to be an email is still another user than that email's.
+        let email = Email::parse("ada@example.com").unwrap();
+        assert_ne!(
+            UserId::for_provider_subject(issuer, email.as_str()),
+            UserId::for_email(&email)
+        );
     }
 
     #[test]

@@ -15,23 +15,40 @@
 //!    a [`record::TokenRecord`].
 //! 4. [`verify::verify`], the only constructor of [`verify::Principal`], checks expiry.
 //!
+//! Signing in with the identity provider (OpenID Connect) goes through [`signin`] (the
+//! transaction: state, nonce, PKCE, the signed cookie) and [`jose`] (the ID token, verified
+//! through a signature port: the core holds no cryptography of its own beyond SHA-256 and HMAC).
+//!
 //! Non-goals: talking to KV or Durable Objects, HTTP, time zones, key management.
 #![no_std]
 
 extern crate alloc;
 
+pub mod base64url;
 pub mod bearer;
+pub mod cookie;
 pub mod expiry;
 pub mod hex;
 pub mod identity;
 mod invisible;
+pub mod jose;
 pub mod origin;
 pub mod record;
 pub mod request;
 pub mod session;
+pub mod signin;
 pub mod time;
 pub mod token;
 pub mod verify;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// HMAC-SHA256 keyed with `key`.
+fn hmac_sha256(key: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+}
 
 #[cfg(test)]
 extern crate std;

@@ -79,9 +79,7 @@ impl SignedRequest<'_> {
     }
 
     fn mac(&self, secret: &[u8]) -> Hmac<Sha256> {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut mac = crate::hmac_sha256(secret);
         mac.update(self.canonical_string().as_bytes());
         mac
     }

@@ -1,8 +1,7 @@
 //! Browser sessions for the console: cookie format, stored record, timeouts.
 //!
-//! The session layer does not care how the user was identified (local development sign-in
-//! today, the platform's OpenID Connect provider later): it starts from a [`UserId`] and an
-//! [`Email`].
+//! The session layer does not care how the user was identified (the platform's OpenID Connect
+//! provider, or local development sign-in): it starts from a [`UserId`] and an [`Email`].
 
 use alloc::format;
 use alloc::string::String;
@@ -11,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
-use crate::hex;
 use crate::identity::{Email, UserId};
 use crate::time::Timestamp;
+use crate::{cookie, hex};
 
 pub const SESSION_COOKIE_NAME: &str = "__Host-patgate_session";
 /// A session unused for this long ends (OWASP: 15–30 minutes for sensitive applications).
@@ -23,8 +22,6 @@ pub const ABSOLUTE_TIMEOUT_SECONDS: u64 = 12 * 60 * 60;
 /// 256 bits of session secret.
 pub const RANDOM_BYTES_FOR_SESSION: usize = 32;
 const SECRET_HEX_LEN: usize = RANDOM_BYTES_FOR_SESSION * 2;
-/// Cookie headers longer than this are not searched for a session.
-const MAX_COOKIE_HEADER_LEN: usize = 8 * 1024;
 
 /// The server-side handle of a session: a hash of its secret. Only this is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,15 +99,7 @@ pub struct PresentedSession {
 /// Finds exactly one well-formed session cookie in a `Cookie` header. Missing, duplicated,
 /// oversized or malformed cookies all mean "no session".
 pub fn presented_session(cookie_header: Option<&str>) -> Option<PresentedSession> {
-    let header = cookie_header.filter(|h| h.len() <= MAX_COOKIE_HEADER_LEN)?;
-    let mut values = header.split(';').filter_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == SESSION_COOKIE_NAME).then_some(value)
-    });
-    let value = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
+    let value = cookie::single(cookie_header, SESSION_COOKIE_NAME)?;
     let (user_id, secret) = value.split_once('.')?;
     if !hex::is_lower_hex(secret, SECRET_HEX_LEN) {
         return None;

@@ -1,0 +1,219 @@
+//! The provider's public keys (its `jwks_uri` document, RFC 7517), and the choice of the key
+//! that may verify a given JWS.
+//!
+//! A provider publishes keys for several purposes and algorithms. Keys this client cannot use
+//! (encryption keys, HMAC keys, other curves, RSA keys under 2048 bits, keys restricted to
+//! another algorithm) are left out of the set rather than failing it, so a new kind of key at
+//! the provider does not break sign-in.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::Deserialize;
+
+use super::jws::JwsHeader;
+use super::{from_json_object, Algorithm};
+use crate::base64url;
+
+/// More keys than this in one document are ignored (providers publish a handful).
+pub const MAX_KEYS: usize = 32;
+/// RSA moduli below 2048 bits are refused (NIST SP 800-131A).
+const MIN_RSA_MODULUS_BYTES: usize = 256;
+const MAX_RSA_MODULUS_BYTES: usize = 1024;
+const MAX_RSA_EXPONENT_BYTES: usize = 8;
+const P256_COORDINATE_BYTES: usize = 32;
+
+/// A public key usable for one of the accepted [`Algorithm`]s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    kid: Option<String>,
+    material: KeyMaterial,
+}
+
+/// The key's parameters, re-encoded canonically from their decoded bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KeyMaterial {
+    Rsa { n: String, e: String },
+    EcP256 { x: String, y: String },
+}
+
+impl PublicKey {
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The one algorithm this key verifies.
+    pub fn algorithm(&self) -> Algorithm {
+        match self.material {
+            KeyMaterial::Rsa { .. } => Algorithm::Rs256,
+            KeyMaterial::EcP256 { .. } => Algorithm::Es256,
+        }
+    }
+
+    /// The key as a minimal public JWK, for `SubtleCrypto.importKey("jwk", …)`.
+    pub fn to_jwk_json(&self) -> String {
+        match &self.material {
+            KeyMaterial::Rsa { n, e } => format!(r#"{{"kty":"RSA","n":"{n}","e":"{e}"}}"#),
+            KeyMaterial::EcP256 { x, y } => {
+                format!(r#"{{"kty":"EC","crv":"P-256","x":"{x}","y":"{y}"}}"#)
+            }
+        }
+    }
+}
+
+/// The usable keys of a provider's JWK set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JwkSet {
+    keys: Vec<PublicKey>,
+}
+
+/// The document is not a JWK set at all (as opposed to holding no usable key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MalformedJwkSet;
+
+impl fmt::Display for MalformedJwkSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the provider's JWK set is not a JSON object with a \"keys\" array")
+    }
+}
+
+/// Why no key was chosen for a JWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySelectionError {
+    /// No usable key has the JWS's `kid` (or, without a `kid`, its algorithm): the provider
+    /// may have rotated its keys since the set was fetched.
+    Unknown,
+    /// The key named by `kid` is for another algorithm than the JWS's `alg`.
+    WrongAlgorithm,
+    /// Several keys qualify and nothing tells them apart.
+    Ambiguous,
+}
+
+impl fmt::Display for KeySelectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Unknown => "no key of the provider matches the ID token's kid and alg",
+            Self::WrongAlgorithm => "the key named by the ID token's kid is for another alg",
+            Self::Ambiguous => "several keys of the provider match the ID token",
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct RawSet {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawKey {
+    kty: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default, rename = "use")]
+    usage: Option<String>,
+    #[serde(default)]
+    key_ops: Option<Vec<String>>,
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+    #[serde(default)]
+    crv: Option<String>,
+    #[serde(default)]
+    x: Option<String>,
+    #[serde(default)]
+    y: Option<String>,
+}
+
+impl JwkSet {
+    pub fn parse(json: &[u8]) -> Result<Self, MalformedJwkSet> {
+        let raw: RawSet = from_json_object(json).ok_or(MalformedJwkSet)?;
+        let keys = raw
+            .keys
+            .into_iter()
+            .take(MAX_KEYS)
+            .filter_map(|key| serde_json::from_value::<RawKey>(key).ok())
+            .filter_map(usable_key)
+            .collect();
+        Ok(Self { keys })
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key that may verify a JWS with this header: the one with its `kid`, or without a
+    /// `kid`, the only key for its algorithm.
+    pub fn select(&self, header: &JwsHeader) -> Result<&PublicKey, KeySelectionError> {
+        let mut candidates = self.keys.iter().filter(|key| match &header.kid {
+            Some(kid) => key.kid.as_deref() == Some(kid.as_str()),
+            None => key.algorithm() == header.alg,
+        });
+        let key = candidates.next().ok_or(KeySelectionError::Unknown)?;
+        if candidates.next().is_some() {
+            return Err(KeySelectionError::Ambiguous);
+        }
+        if key.algorithm() != header.alg {
+            return Err(KeySelectionError::WrongAlgorithm);
+        }
+        Ok(key)
+    }
+}
+
+fn usable_key(raw: RawKey) -> Option<PublicKey> {
+    if raw.usage.as_deref().is_some_and(|usage| usage != "sig") {
+        return None;
+    }
+    if raw
+        .key_ops
+        .as_ref()
+        .is_some_and(|ops| !ops.iter().any(|op| op == "verify"))
+    {
+        return None;
+    }
+    let restricted_to = match raw.alg.as_deref() {
+        None => None,
+        Some(name) => Some(Algorithm::parse(name)?),
+    };
+    let material = match (raw.kty.as_str(), raw.crv.as_deref()) {
+        ("RSA", _) => {
+            let n = base64url::decode(raw.n.as_deref()?)?;
+            let e = base64url::decode(raw.e.as_deref()?)?;
+            let significant = n.iter().skip_while(|byte| **byte == 0).count();
+            let exponent = e.iter().skip_while(|byte| **byte == 0).count();
+            let sized = (MIN_RSA_MODULUS_BYTES..=MAX_RSA_MODULUS_BYTES).contains(&significant)
+                && (1..=MAX_RSA_EXPONENT_BYTES).contains(&exponent);
+            sized.then(|| KeyMaterial::Rsa {
+                n: base64url::encode(&n),
+                e: base64url::encode(&e),
+            })?
+        }
+        ("EC", Some("P-256")) => {
+            let x = base64url::decode(raw.x.as_deref()?)?;
+            let y = base64url::decode(raw.y.as_deref()?)?;
+            (x.len() == P256_COORDINATE_BYTES && y.len() == P256_COORDINATE_BYTES).then(|| {
+                KeyMaterial::EcP256 {
+                    x: base64url::encode(&x),
+                    y: base64url::encode(&y),
+                }
+            })?
+        }
+        _ => return None,
+    };
+    let key = PublicKey {
+        kid: raw.kid,
+        material,
+    };
+    match restricted_to {
+        Some(alg) if alg != key.algorithm() => None,
+        _ => Some(key),
+    }
+}
