@@ -245,7 +245,7 @@ describe('forwarding to the origin', () => {
     });
     await new Promise((r) => origin.listen(0, '127.0.0.1', r));
     originUrl = `http://127.0.0.1:${origin.address().port}`;
-    worker = await startWorker({ vars: { ORIGIN_URL: originUrl, ORIGIN_SHARED_SECRET: SECRET } });
+    worker = await startWorker({ vars: { ECHO: '', ORIGIN_URL: originUrl, ORIGIN_SHARED_SECRET: SECRET } });
     host = new URL(worker.base).host;
     const user = await ConsoleClient.signIn(worker.base, 'forward@example.com');
     token = await user.createToken('forwarding', null);

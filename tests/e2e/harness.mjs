@@ -43,11 +43,24 @@ function configWithLimits(limits, dir) {
 }
 
 /**
- * Starts `wrangler dev` with the given `--var` settings. Returns { base, stateDir, stop }.
- * Development sign-in is on unless `devLogin: false`; `limits` replaces rate limits by binding.
+ * The secrets of the local configuration (wrangler.toml's [vars] holds the rest), as a test
+ * passes them: test-only values, never used anywhere else.
  */
-export async function startWorker({ vars = {}, devLogin = true, config, limits } = {}) {
-  const port = await freePort();
+export const TEST_SECRETS = {
+  COOKIE_SECRET: 'test-only-cookie-secret-0123456789abcdef',
+  OIDC_CLIENT_SECRET: 'test-only-client-secret',
+};
+
+/**
+ * Starts `wrangler dev` with the local configuration, the test secrets and the given `--var`
+ * settings (a value of '' unsets one). Returns { base, stateDir, stop }. Development sign-in
+ * is on unless `devLogin: false`; `limits` replaces rate limits by binding. `port` picks the
+ * port (else a free one); `env` a wrangler environment and `config` another configuration,
+ * which get no test secrets.
+ */
+export async function startWorker({ vars = {}, devLogin = true, config, limits, port, env } = {}) {
+  const local = !config && !env;
+  port ??= await freePort();
   const inspectorPort = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'patgate-state-'));
   if (limits) config = configWithLimits(limits, stateDir);
@@ -56,7 +69,8 @@ export async function startWorker({ vars = {}, devLogin = true, config, limits }
     '--persist-to', stateDir, '--log-level', process.env.WRANGLER_LOG_LEVEL ?? 'warn',
   ];
   if (config) args.push('--config', config);
-  const allVars = devLogin ? { DEV_LOGIN: 'enabled', ...vars } : vars;
+  if (env) args.push('--env', env);
+  const allVars = { ...(local ? TEST_SECRETS : {}), ...(devLogin ? { DEV_LOGIN: 'enabled' } : {}), ...vars };
   for (const [name, value] of Object.entries(allVars)) args.push('--var', `${name}:${value}`);
   const child = spawn(join(ROOT, 'node_modules', '.bin', 'wrangler'), args, {
     cwd: ROOT,
@@ -73,8 +87,9 @@ export async function startWorker({ vars = {}, devLogin = true, config, limits }
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
     try {
+      // A misconfigured Worker is ready too: its health answers 500 with the same shape.
       const res = await fetch(`${base}${healthPath}`);
-      if (res.ok) break;
+      if (res.ok || (healthPath !== '/' && res.status === 500 && (await res.json()).capabilities)) break;
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {
       process.kill(-child.pid, 'SIGKILL');

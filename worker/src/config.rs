@@ -1,26 +1,45 @@
 //! The Worker's configuration, parsed once per isolate from its environment into types that
 //! can only hold usable values. A missing or bad setting is an error that names the setting
-//! (never its value) and disables only the capability that needs it.
+//! (never its value) and disables only the capability that needs it: that capability answers
+//! 500 `misconfigured`, and nothing falls back to another (no silent echo, no forwarding
+//! nowhere, no development sign-in in its place).
 
 use std::fmt;
+use std::net::IpAddr;
+
+use serde::Serialize;
+use url::{Host, Url};
 
 /// Names of the settings, exactly as they appear in wrangler.toml and `wrangler secret put`.
 pub mod names {
     pub const ORIGIN_URL: &str = "ORIGIN_URL";
     pub const ORIGIN_SHARED_SECRET: &str = "ORIGIN_SHARED_SECRET";
+    pub const ECHO: &str = "ECHO";
     pub const DEV_LOGIN: &str = "DEV_LOGIN";
+    pub const OIDC_ISSUER: &str = "OIDC_ISSUER";
+    pub const OIDC_CLIENT_ID: &str = "OIDC_CLIENT_ID";
+    pub const OIDC_CLIENT_SECRET: &str = "OIDC_CLIENT_SECRET";
+    pub const OIDC_PROVIDER_NAME: &str = "OIDC_PROVIDER_NAME";
+    pub const COOKIE_SECRET: &str = "COOKIE_SECRET";
 }
+
+/// Secrets we sign with are at least this long (256 bits of a random hex or base64 string).
+pub const MIN_SIGNING_SECRET_LEN: usize = 32;
+const MAX_PROVIDER_NAME_CHARS: usize = 40;
+const MAX_CLIENT_ID_LEN: usize = 255;
 
 #[derive(Debug)]
 pub struct Config {
     /// What the gateway does with an authenticated API request.
     pub forwarding: Result<Forwarding, ConfigError>,
+    /// Signing in to the console with the platform's identity provider.
+    pub sign_in: Result<ProviderSignIn, ConfigError>,
     pub dev_login: DevLogin,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Forwarding {
-    /// No origin configured (local development): answer with what the origin would be told.
+    /// `ECHO=enabled` (local development): answer with what the origin would be told.
     Echo,
     Origin(OriginTarget),
 }
@@ -52,6 +71,59 @@ impl fmt::Debug for OriginTarget {
     }
 }
 
+/// The OpenID Connect client: who the provider is, who we are to it, and the key that signs
+/// the sign-in transaction cookie.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProviderSignIn {
+    /// Exactly as configured: the ID token's `iss` must equal it, byte for byte.
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    provider_name: String,
+    cookie_secret: String,
+}
+
+impl ProviderSignIn {
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// OpenID Connect Discovery §4: the issuer, without a trailing `/`, and the well-known path.
+    pub fn discovery_url(&self) -> String {
+        format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        )
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    pub fn client_secret(&self) -> &str {
+        &self.client_secret
+    }
+
+    /// Shown on the console's sign-in button.
+    pub fn provider_name(&self) -> &str {
+        &self.provider_name
+    }
+
+    pub fn cookie_secret(&self) -> &[u8] {
+        self.cookie_secret.as_bytes()
+    }
+}
+
+impl fmt::Debug for ProviderSignIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderSignIn")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("provider_name", &self.provider_name)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DevLogin {
     Enabled,
@@ -61,108 +133,213 @@ pub enum DevLogin {
 /// A setting that makes a capability unusable. Its message names the setting, never its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
-    /// `requirer` is set, so `missing` must be too.
     Missing {
-        missing: &'static str,
-        requirer: &'static str,
+        setting: &'static str,
+        needed_for: &'static str,
     },
+    Invalid {
+        setting: &'static str,
+        rule: &'static str,
+    },
+    /// `ECHO=enabled` together with a setting of forwarding: which one was meant?
+    EchoWithOrigin { setting: &'static str },
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Missing { missing, requirer } => {
-                write!(
-                    f,
-                    "{requirer} is set but {missing} is not: refusing to forward"
-                )
-            }
+            Self::Missing {
+                setting,
+                needed_for,
+            } => write!(f, "{setting} is not set, and {needed_for} needs it"),
+            Self::Invalid { setting, rule } => write!(f, "{setting} is invalid: {rule}"),
+            Self::EchoWithOrigin { setting } => write!(
+                f,
+                "ECHO=enabled and {setting} are both set: echo and forwarding exclude each other"
+            ),
         }
     }
 }
+
+const FORWARDING: &str = "forwarding to the origin";
+const SIGN_IN: &str = "sign-in with the identity provider";
+const URL_RULE: &str = "it must be an https:// URL (http:// only to a loopback host), \
+                        without credentials, query or fragment";
 
 impl Config {
     /// Parses the settings that `lookup` returns by name. Empty values count as absent.
     pub fn parse(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let setting = |name: &str| lookup(name).filter(|value| !value.is_empty());
-        let forwarding = match setting(names::ORIGIN_URL) {
-            None => Ok(Forwarding::Echo),
-            Some(url) => match setting(names::ORIGIN_SHARED_SECRET) {
-                None => Err(ConfigError::Missing {
-                    missing: names::ORIGIN_SHARED_SECRET,
-                    requirer: names::ORIGIN_URL,
-                }),
-                Some(secret) => Ok(Forwarding::Origin(OriginTarget {
-                    base_url: url.trim_end_matches('/').to_owned(),
-                    secret,
-                })),
-            },
-        };
-        let dev_login = if setting(names::DEV_LOGIN).as_deref() == Some("enabled") {
-            DevLogin::Enabled
-        } else {
-            DevLogin::Disabled
-        };
         Self {
-            forwarding,
-            dev_login,
+            forwarding: forwarding(&setting),
+            sign_in: sign_in(&setting),
+            dev_login: if setting(names::DEV_LOGIN).as_deref() == Some("enabled") {
+                DevLogin::Enabled
+            } else {
+                DevLogin::Disabled
+            },
         }
     }
 
-    /// Every problem found, for the one log line per isolate that names them.
+    /// Every problem found, for the one log line each per isolate.
     pub fn problems(&self) -> Vec<&ConfigError> {
-        self.forwarding.as_ref().err().into_iter().collect()
+        [self.forwarding.as_ref().err(), self.sign_in.as_ref().err()]
+            .into_iter()
+            .flatten()
+            .collect()
     }
+
+    /// What `GET /auth/v1/health` reports: which capabilities work, and what stops the others.
+    pub fn health(&self) -> Health {
+        let problems: Vec<String> = self.problems().iter().map(ToString::to_string).collect();
+        Health {
+            status: if problems.is_empty() {
+                "ok"
+            } else {
+                "misconfigured"
+            },
+            capabilities: Capabilities {
+                sign_in: self.sign_in.is_ok(),
+                development_sign_in: self.dev_login == DevLogin::Enabled,
+                forwarding: matches!(self.forwarding, Ok(Forwarding::Origin(_))),
+                echo: matches!(self.forwarding, Ok(Forwarding::Echo)),
+            },
+            problems,
+        }
+    }
+}
+
+/// The health report: settings are named, never shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    pub capabilities: Capabilities,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    pub sign_in: bool,
+    pub development_sign_in: bool,
+    pub forwarding: bool,
+    pub echo: bool,
+}
+
+type Setting<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn required(
+    setting: Setting<'_>,
+    name: &'static str,
+    needed_for: &'static str,
+) -> Result<String, ConfigError> {
+    setting(name).ok_or(ConfigError::Missing {
+        setting: name,
+        needed_for,
+    })
+}
+
+fn signing_secret(
+    setting: Setting<'_>,
+    name: &'static str,
+    needed_for: &'static str,
+) -> Result<String, ConfigError> {
+    let secret = required(setting, name, needed_for)?;
+    if secret.len() < MIN_SIGNING_SECRET_LEN {
+        return Err(ConfigError::Invalid {
+            setting: name,
+            rule: "it must be at least 32 characters (use 32 random bytes, hex-encoded)",
+        });
+    }
+    Ok(secret)
+}
+
+fn forwarding(setting: Setting<'_>) -> Result<Forwarding, ConfigError> {
+    match setting(names::ECHO).as_deref() {
+        None => {}
+        Some("enabled") => {
+            for name in [names::ORIGIN_URL, names::ORIGIN_SHARED_SECRET] {
+                if setting(name).is_some() {
+                    return Err(ConfigError::EchoWithOrigin { setting: name });
+                }
+            }
+            return Ok(Forwarding::Echo);
+        }
+        Some(_) => {
+            return Err(ConfigError::Invalid {
+                setting: names::ECHO,
+                rule: "it must be \"enabled\" or absent",
+            })
+        }
+    }
+    let url = required(setting, names::ORIGIN_URL, FORWARDING)?;
+    let invalid = ConfigError::Invalid {
+        setting: names::ORIGIN_URL,
+        rule: "it must be an origin: https:// (http:// only to a loopback host), a host and \
+               an optional port, without path, query or credentials",
+    };
+    let parsed = secure_url(&url).ok_or(invalid.clone())?;
+    if parsed.path() != "/" {
+        return Err(invalid);
+    }
+    let secret = signing_secret(setting, names::ORIGIN_SHARED_SECRET, FORWARDING)?;
+    Ok(Forwarding::Origin(OriginTarget {
+        base_url: parsed.origin().ascii_serialization(),
+        secret,
+    }))
+}
+
+fn sign_in(setting: Setting<'_>) -> Result<ProviderSignIn, ConfigError> {
+    let issuer = required(setting, names::OIDC_ISSUER, SIGN_IN)?;
+    if secure_url(&issuer).is_none() {
+        return Err(ConfigError::Invalid {
+            setting: names::OIDC_ISSUER,
+            rule: URL_RULE,
+        });
+    }
+    let client_id = required(setting, names::OIDC_CLIENT_ID, SIGN_IN)?;
+    if client_id.len() > MAX_CLIENT_ID_LEN || client_id.chars().any(char::is_control) {
+        return Err(ConfigError::Invalid {
+            setting: names::OIDC_CLIENT_ID,
+            rule: "it must be at most 255 characters, without control characters",
+        });
+    }
+    let client_secret = required(setting, names::OIDC_CLIENT_SECRET, SIGN_IN)?;
+    let provider_name = required(setting, names::OIDC_PROVIDER_NAME, SIGN_IN)?;
+    let provider_name = provider_name.trim().to_owned();
+    if provider_name.chars().count() > MAX_PROVIDER_NAME_CHARS
+        || provider_name.chars().any(char::is_control)
+    {
+        return Err(ConfigError::Invalid {
+            setting: names::OIDC_PROVIDER_NAME,
+            rule: "it must be at most 40 characters, without control characters",
+        });
+    }
+    let cookie_secret = signing_secret(setting, names::COOKIE_SECRET, SIGN_IN)?;
+    Ok(ProviderSignIn {
+        issuer,
+        client_id,
+        client_secret,
+        provider_name,
+        cookie_secret,
+    })
+}
+
+/// `text` as a URL that is safe to send secrets to: https, or plain http only to a loopback
+/// host (local development and tests), with no credentials, query or fragment.
+pub fn secure_url(text: &str) -> Option<Url> {
+    let url = Url::parse(text).ok()?;
+    let loopback = match url.host()? {
+        Host::Domain(name) => name == "localhost",
+        Host::Ipv4(ip) => IpAddr::V4(ip).is_loopback(),
+        Host::Ipv6(ip) => IpAddr::V6(ip).is_loopback(),
+    };
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    let plain = url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none();
+    (scheme_ok && plain).then_some(url)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn parse(settings: &[(&str, &str)]) -> Config {
-        let map: HashMap<String, String> = settings
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::parse(|name| map.get(name).cloned())
-    }
-
-    #[test]
-    fn no_origin_means_echo_and_no_dev_login() {
-        let config = parse(&[("ORIGIN_URL", "")]);
-        assert_eq!(config.forwarding, Ok(Forwarding::Echo));
-        assert_eq!(config.dev_login, DevLogin::Disabled);
-        assert!(config.problems().is_empty());
-    }
-
-    #[test]
-    fn an_origin_needs_its_secret_and_the_error_names_it() {
-        let config = parse(&[("ORIGIN_URL", "https://api.internal/")]);
-        let error = config.forwarding.unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "ORIGIN_URL is set but ORIGIN_SHARED_SECRET is not: refusing to forward"
-        );
-        let config = parse(&[
-            ("ORIGIN_URL", "https://api.internal/"),
-            ("ORIGIN_SHARED_SECRET", "s3cret"),
-        ]);
-        let Ok(Forwarding::Origin(target)) = config.forwarding else {
-            panic!("expected an origin")
-        };
-        assert_eq!(target.base_url(), "https://api.internal");
-        assert!(!format!("{target:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn dev_login_only_when_exactly_enabled() {
-        assert_eq!(
-            parse(&[("DEV_LOGIN", "enabled")]).dev_login,
-            DevLogin::Enabled
-        );
-        for value in ["", "true", "Enabled", "1"] {
-            assert_eq!(parse(&[("DEV_LOGIN", value)]).dev_login, DevLogin::Disabled);
-        }
-    }
-}
+mod tests;

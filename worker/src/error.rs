@@ -40,8 +40,10 @@ pub enum ApiError {
     StoreUnavailable,
     /// The origin API could not be reached.
     OriginUnreachable,
-    /// Forwarding is configured without its signing secret.
+    /// Forwarding (or echo) is not configured, or configured badly (the log names the setting).
     GatewayMisconfigured,
+    /// Sign-in with the identity provider is not configured, or configured badly.
+    SignInMisconfigured,
     /// The runtime failed in a way the client cannot fix (logged, never described).
     Internal,
 }
@@ -152,6 +154,12 @@ impl ApiError {
                 500,
                 "misconfigured",
                 "the gateway is not configured to forward".into(),
+                vec![],
+            ),
+            Self::SignInMisconfigured => (
+                500,
+                "misconfigured",
+                "sign-in with the identity provider is not configured".into(),
                 vec![],
             ),
             Self::Internal => (500, "internal_error", "internal error".into(), vec![]),

@@ -254,7 +254,7 @@ mod tests {
     fn target() -> OriginTarget {
         let config = Config::parse(|name| match name {
             "ORIGIN_URL" => Some("http://127.0.0.1:9/".to_owned()),
-            "ORIGIN_SHARED_SECRET" => Some("origin-secret".to_owned()),
+            "ORIGIN_SHARED_SECRET" => Some("origin-secret-of-at-least-32-bytes".to_owned()),
             _ => None,
         });
         let Ok(Forwarding::Origin(target)) = config.forwarding else {
@@ -342,7 +342,7 @@ mod tests {
             token_id: principal.token_id().as_str(),
         };
         let signature = values(&forward, "x-auth-signature");
-        assert!(signed.verify(b"origin-secret", signature[0]));
+        assert!(signed.verify(b"origin-secret-of-at-least-32-bytes", signature[0]));
     }
 
     #[test]

@@ -65,7 +65,9 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     let answer = match router::route(&method, &path) {
         Ok(Route::Verify) => verify(&req, &env, &ctx).await.map(Answer::Reply),
         Ok(Route::Health) => {
-            Reply::json(200, &serde_json::json!({ "status": "ok" })).map(Answer::Reply)
+            let health = config(&env).health();
+            let status = if health.problems.is_empty() { 200 } else { 500 };
+            Reply::json(status, &health).map(Answer::Reply)
         }
         Ok(Route::Console(route)) => {
             // Counted before the handler runs: that is what wakes a Durable Object.
@@ -158,6 +160,13 @@ async fn verify(req: &Request, env: &Env, ctx: &Context) -> Result<Reply, ApiErr
 }
 
 async fn forward(req: &Request, env: &Env, ctx: &Context) -> Result<Answer, ApiError> {
+    let config = config(env);
+    // Refused before any token is looked at; the setting was named in the log once, when the
+    // configuration was parsed.
+    let forwarding = config
+        .forwarding
+        .as_ref()
+        .map_err(|_| ApiError::GatewayMisconfigured)?;
     let (principal, now) = authenticated(req, env, ctx).await?;
     // The method exactly as received: workers-rs's `Method` would turn unknown ones into GET.
     let method = req.inner().method();
@@ -166,14 +175,11 @@ async fn forward(req: &Request, env: &Env, ctx: &Context) -> Result<Answer, ApiE
         Some(query) => format!("{}?{query}", url.path()),
         None => url.path().to_owned(),
     };
-    let config = config(env);
-    let target = match &config.forwarding {
-        Ok(Forwarding::Origin(target)) => target,
-        Ok(Forwarding::Echo) => {
+    let target = match forwarding {
+        Forwarding::Origin(target) => target,
+        Forwarding::Echo => {
             return gateway::echo_reply(&method, &path_and_query, &principal).map(Answer::Reply)
         }
-        // Named in the log once, when the configuration was parsed.
-        Err(_) => return Err(ApiError::GatewayMisconfigured),
     };
     let host = match url.port() {
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
