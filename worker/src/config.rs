@@ -278,7 +278,7 @@ fn forwarding(setting: Setting<'_>) -> Result<Forwarding, ConfigError> {
                an optional port, without path, query or credentials",
     };
     let parsed = secure_url(&url).ok_or(invalid.clone())?;
-    if parsed.path() != "/" {
+    if parsed.path() != "/" || parsed.query().is_some() {
         return Err(invalid);
     }
     let secret = signing_secret(setting, names::ORIGIN_SHARED_SECRET, FORWARDING)?;
@@ -290,7 +290,7 @@ fn forwarding(setting: Setting<'_>) -> Result<Forwarding, ConfigError> {
 
 fn sign_in(setting: Setting<'_>) -> Result<ProviderSignIn, ConfigError> {
     let issuer = required(setting, names::OIDC_ISSUER, SIGN_IN)?;
-    if secure_url(&issuer).is_none() {
+    if secure_url(&issuer).is_none_or(|url| url.query().is_some()) {
         return Err(ConfigError::Invalid {
             setting: names::OIDC_ISSUER,
             rule: URL_RULE,
@@ -325,7 +325,7 @@ fn sign_in(setting: Setting<'_>) -> Result<ProviderSignIn, ConfigError> {
 }
 
 /// `text` as a URL that is safe to send secrets to: https, or plain http only to a loopback
-/// host (local development and tests), with no credentials, query or fragment.
+/// host (local development and tests), with no credentials or fragment.
 pub fn secure_url(text: &str) -> Option<Url> {
     let url = Url::parse(text).ok()?;
     let loopback = match url.host()? {
@@ -334,10 +334,7 @@ pub fn secure_url(text: &str) -> Option<Url> {
         Host::Ipv6(ip) => IpAddr::V6(ip).is_loopback(),
     };
     let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
-    let plain = url.username().is_empty()
-        && url.password().is_none()
-        && url.query().is_none()
-        && url.fragment().is_none();
+    let plain = url.username().is_empty() && url.password().is_none() && url.fragment().is_none();
     (scheme_ok && plain).then_some(url)
 }
 

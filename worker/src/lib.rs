@@ -17,6 +17,7 @@ mod log;
 mod platform;
 mod router;
 mod runtime;
+mod signin;
 mod store;
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! a Durable Object with any well-formed cookie, or cost a KV read with any random token that
 //! has a valid checksum.
 //!
-//! - sign-in: every request to a sign-in route;
+//! - sign-in: development sign-in, and the identity provider's callback (the step that costs a
+//!   request to the provider's token endpoint and a Durable Object);
 //! - the console: every other console API request (sign-out included);
 //! - failed token validations: only tokens that were looked up and refused (unknown, expired,
 //!   deleted). A valid token is never counted, and never refused by a limit; a malformed one
@@ -45,9 +46,11 @@ impl Limit {
     /// placed here; an unknown path or a wrong method still costs a console request.
     pub fn for_console(route: &Result<ConsoleRoute, ApiError>) -> Self {
         match route {
-            Ok(ConsoleRoute::DevLogin) => Self::SignIn,
+            Ok(ConsoleRoute::DevLogin | ConsoleRoute::ProviderCallback) => Self::SignIn,
             Ok(
-                ConsoleRoute::Logout
+                ConsoleRoute::SignInMethods
+                | ConsoleRoute::ProviderLogin
+                | ConsoleRoute::Logout
                 | ConsoleRoute::Me
                 | ConsoleRoute::ListTokens
                 | ConsoleRoute::CreateToken
@@ -253,11 +256,12 @@ mod tests {
 
     #[test]
     fn sign_in_has_its_own_limit_and_everything_else_in_the_console_shares_one() {
-        assert_eq!(
-            Limit::for_console(&Ok(ConsoleRoute::DevLogin)),
-            Limit::SignIn
-        );
+        for route in [ConsoleRoute::DevLogin, ConsoleRoute::ProviderCallback] {
+            assert_eq!(Limit::for_console(&Ok(route)), Limit::SignIn);
+        }
         for route in [
+            Ok(ConsoleRoute::SignInMethods),
+            Ok(ConsoleRoute::ProviderLogin),
             Ok(ConsoleRoute::Logout),
             Ok(ConsoleRoute::ListTokens),
             Ok(ConsoleRoute::DeleteToken("tok_x".into())),

@@ -23,6 +23,12 @@ pub enum Route {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsoleRoute {
+    /// Which ways of signing in this deployment offers.
+    SignInMethods,
+    /// The start of a sign-in with the identity provider.
+    ProviderLogin,
+    /// The identity provider's redirect back.
+    ProviderCallback,
     DevLogin,
     Logout,
     Me,
@@ -54,6 +60,10 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["auth", "v1", "health"] => only("GET", *method == Get, Route::Health),
         ["auth", ..] => Err(ApiError::NotFound),
         ["console", "auth", rest @ ..] => Ok(Route::Console(match (rest, method) {
+            (["methods"], Get) => Ok(ConsoleRoute::SignInMethods),
+            (["login"], Get) => Ok(ConsoleRoute::ProviderLogin),
+            (["callback"], Get) => Ok(ConsoleRoute::ProviderCallback),
+            (["methods"] | ["login"] | ["callback"], _) => Err(ApiError::MethodNotAllowed("GET")),
             (["dev-login"], Post) => Ok(ConsoleRoute::DevLogin),
             (["logout"], Post) => Ok(ConsoleRoute::Logout),
             (["dev-login"] | ["logout"], _) => Err(ApiError::MethodNotAllowed("POST")),
@@ -175,6 +185,26 @@ mod tests {
             "POST",
             "/console/auth/dev-login",
             console(Ok(ConsoleRoute::DevLogin)),
+        );
+        check(
+            "GET",
+            "/console/auth/login",
+            console(Ok(ConsoleRoute::ProviderLogin)),
+        );
+        check(
+            "GET",
+            "/console/auth/callback",
+            console(Ok(ConsoleRoute::ProviderCallback)),
+        );
+        check(
+            "GET",
+            "/console/auth/methods",
+            console(Ok(ConsoleRoute::SignInMethods)),
+        );
+        check(
+            "POST",
+            "/console/auth/callback",
+            console(Err(ApiError::MethodNotAllowed("GET"))),
         );
     }
 }

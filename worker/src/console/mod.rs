@@ -1,4 +1,5 @@
-//! The console API: sign-in, sessions and token management, for a signed-in browser only.
+//! The console API: sign-in (with the identity provider, see `provider.rs`, or development
+//! sign-in), sessions and token management, for a signed-in browser only.
 //!
 //! Every request passes [`guard::guard`] first: a request carrying `Authorization` is refused
 //! (a PAT can never manage PATs), and state-changing requests must pass the CSRF defences.
@@ -7,6 +8,7 @@
 
 pub mod body;
 pub mod guard;
+mod provider;
 pub mod views;
 
 #[cfg(test)]
@@ -27,6 +29,7 @@ use crate::ledger::protocol::{
 };
 use crate::router::ConsoleRoute;
 use crate::runtime::Entropy;
+use crate::signin::SignInPorts;
 use body::BodySource;
 use views::{AuditList, CreatedTokenView, TokenList, TokenView, UserEnvelope, UserView};
 
@@ -38,15 +41,19 @@ pub struct ConsoleRequest<B> {
     pub own_origin: String,
     /// The host name the request was addressed to, without the port.
     pub host: String,
+    /// The raw query string, without the `?`.
+    pub query: Option<String>,
     pub headers: Headers,
     pub body: B,
 }
 
-/// What the console handlers need: the users' ledgers, randomness, and the configuration.
-pub struct Console<'a, T, E> {
+/// What the console handlers need: the users' ledgers, randomness, the configuration, and
+/// the identity provider.
+pub struct Console<'a, T, E, S> {
     pub ledger: &'a LedgerClient<T>,
     pub entropy: &'a E,
     pub config: &'a Config,
+    pub sign_in: &'a S,
 }
 
 fn session_of(headers: &Headers) -> Result<PresentedSession, ApiError> {
@@ -72,7 +79,7 @@ pub fn reply(route: &Result<ConsoleRoute, ApiError>, outcome: Result<Reply, ApiE
     }
 }
 
-impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
+impl<T: LedgerTransport, E: Entropy, S: SignInPorts> Console<'_, T, E, S> {
     /// Runs the console route and answers, errors included (see [`reply`]).
     pub async fn answer<B: BodySource>(
         &self,
@@ -91,6 +98,9 @@ impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
     ) -> Result<Reply, ApiError> {
         guard::guard(&req.method, &req.headers, &req.own_origin)?;
         match route? {
+            ConsoleRoute::SignInMethods => self.sign_in_methods(),
+            ConsoleRoute::ProviderLogin => self.provider_login(req).await,
+            ConsoleRoute::ProviderCallback => self.provider_callback(req).await,
             ConsoleRoute::DevLogin => self.dev_login(req).await,
             ConsoleRoute::Logout => self.logout(req).await,
             ConsoleRoute::Me => {
@@ -165,18 +175,21 @@ impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
             ));
         }
         let email = request::sign_in_email(&body::read_text(req.body).await?)?;
-        self.sign_in(&req.headers, UserId::for_email(&email), email)
-            .await
+        let (user, cookie) = self
+            .start_session(&req.headers, UserId::for_email(&email), email)
+            .await?;
+        Ok(Reply::json(200, &UserEnvelope { user })?.with_header("Set-Cookie", cookie))
     }
 
-    /// Starts a new session for an identified user, whoever identified them. A session cookie
-    /// presented with the request (perhaps planted) is ended first: every sign-in gets a new id.
-    async fn sign_in(
+    /// Starts a new session for an identified user, whoever identified them, and returns the
+    /// user and the `Set-Cookie` value. A session cookie presented with the request (perhaps
+    /// planted) is ended first: every sign-in gets a new id.
+    async fn start_session(
         &self,
         headers: &Headers,
         user_id: UserId,
         email: Email,
-    ) -> Result<Reply, ApiError> {
+    ) -> Result<(UserView, String), ApiError> {
         if let Ok(previous) = session_of(headers) {
             let end = EndSession {
                 session: previous.key,
@@ -197,8 +210,7 @@ impl<T: LedgerTransport, E: Entropy> Console<'_, T, E> {
             id: user_id.as_str().to_owned(),
             email: email.as_str().to_owned(),
         };
-        Ok(Reply::json(200, &UserEnvelope { user })?
-            .with_header("Set-Cookie", session.set_cookie_header()))
+        Ok((user, session.set_cookie_header()))
     }
 
     /// Ends the presented session. The cookie is expired by [`reply`], whatever happens here.

@@ -8,26 +8,29 @@ use super::*;
 use crate::auth::authenticate;
 use crate::ledger::client::LedgerClient;
 use crate::router::{route, Route};
+use crate::signin::fakes::{self, FakePorts};
 use crate::testing::{at, InProcessLedgers};
 
-const ORIGIN: &str = "http://localhost:8787";
+pub(super) const ORIGIN: &str = "http://localhost:8787";
 
-struct Setup {
-    ledgers: InProcessLedgers,
-    config: Config,
+/// The console over in-process ledgers and a fake identity provider.
+pub(super) struct Setup {
+    pub ledgers: InProcessLedgers,
+    pub config: Config,
+    pub provider: FakePorts,
 }
 
 impl Setup {
-    fn new(dev_login: bool) -> Self {
+    pub fn new(dev_login: bool) -> Self {
         Self {
             ledgers: InProcessLedgers::default(),
-            config: Config::parse(|name| {
-                (name == "DEV_LOGIN" && dev_login).then(|| "enabled".to_owned())
-            }),
+            config: fakes::config(dev_login),
+            provider: FakePorts::default(),
         }
     }
 
-    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    /// `path` may carry a query string.
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
         self.send_to("localhost", method, path, headers, body)
     }
 
@@ -40,6 +43,10 @@ impl Setup {
         body: &str,
     ) -> Reply {
         let method = Method::parse(method);
+        let (path, query) = match path.split_once('?') {
+            Some((path, query)) => (path, Some(query.to_owned())),
+            None => (path, None),
+        };
         let Ok(Route::Console(console_route)) = route(&method, path) else {
             panic!("{path} is not a console route")
         };
@@ -48,11 +55,13 @@ impl Setup {
             ledger: &ledger,
             entropy: &self.ledgers.entropy,
             config: &self.config,
+            sign_in: &self.provider,
         };
         let request = ConsoleRequest {
             method,
             own_origin: ORIGIN.to_owned(),
             host: host.to_owned(),
+            query,
             headers: headers.iter().copied().collect(),
             body: body.as_bytes().to_vec(),
         };
@@ -88,23 +97,26 @@ impl Setup {
 }
 
 /// The headers a browser's same-origin JSON request carries.
-const WRITE: [(&str, &str); 3] = [
+pub(super) const WRITE: [(&str, &str); 3] = [
     ("X-Requested-With", "patgate-console"),
     ("Origin", ORIGIN),
     ("Content-Type", "application/json"),
 ];
 
-fn with_cookie<'a>(cookie: &'a str, base: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+pub(super) fn with_cookie<'a>(
+    cookie: &'a str,
+    base: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
     let mut headers = base.to_vec();
     headers.push(("Cookie", cookie));
     headers
 }
 
-fn text(reply: &Reply) -> String {
+pub(super) fn text(reply: &Reply) -> String {
     String::from_utf8_lossy(&reply.body).into_owned()
 }
 
-fn body(reply: &Reply) -> Value {
+pub(super) fn body(reply: &Reply) -> Value {
     serde_json::from_slice(&reply.body).unwrap()
 }
 

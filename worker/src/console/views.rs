@@ -115,3 +115,19 @@ impl From<AuditEvent> for AuditEventView {
 pub struct AuditList {
     pub events: Vec<AuditEventView>,
 }
+
+/// `GET /console/auth/methods`: how this deployment lets people sign in.
+#[derive(Debug, Serialize)]
+pub struct SignInMethods {
+    /// The identity provider, unless sign-in with it is not configured.
+    pub provider: Option<ProviderView>,
+    /// Whether development sign-in (`POST /console/auth/dev-login`) is enabled.
+    pub development: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProviderView {
+    pub name: String,
+    /// Where the browser goes to sign in (add `?return_to=/console/…` to come back there).
+    pub login_url: &'static str,
+}

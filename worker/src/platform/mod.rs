@@ -6,6 +6,7 @@ mod body;
 mod kv;
 mod ledger_object;
 mod limiter;
+mod provider;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -32,6 +33,7 @@ use body::WorkerBody;
 use kv::KvTokenStore;
 use ledger_object::DurableObjectTransport;
 use limiter::WorkersRateLimiter;
+use provider::PlatformSignIn;
 
 pub use ledger_object::UserLedger;
 
@@ -126,6 +128,7 @@ async fn console(
         method,
         own_origin: url.origin().ascii_serialization(),
         host: url.host_str().unwrap_or_default().to_owned(),
+        query: url.query().map(str::to_owned),
         headers: req.headers().entries().collect::<Headers>(),
         body: WorkerBody(req),
     };
@@ -133,6 +136,7 @@ async fn console(
         ledger: &ledger(env),
         entropy: &SystemEntropy,
         config: &config,
+        sign_in: &PlatformSignIn::new(),
     };
     console.answer(route, request).await
 }
