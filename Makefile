@@ -1,11 +1,14 @@
-# patgate: `make dev` serves console + gateway at http://localhost:8787; `make test` runs
-# everything. Both install whatever is missing first, from the package registries only.
+# patgate: `make dev` serves console + gateway at http://localhost:8787 with a local OpenID
+# provider; `make test` runs everything. Both install whatever is missing first, from the package
+# registries only.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
 PORT ?= 8787
+# The local OpenID provider of `make dev` (tests/oidc/provider.mjs): test only.
+OIDC_PORT ?= 8788
 WORKER_BUILD_VERSION := 0.8.7
 # The wasm-bindgen CLI must match the wasm-bindgen crate exactly: read it from Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
@@ -26,7 +29,7 @@ WORKER_SOURCES := $(shell find worker/src crates/patgate-core/src -name '*.rs') 
 	worker/Cargo.toml crates/patgate-core/Cargo.toml Cargo.toml Cargo.lock
 
 .PHONY: help bootstrap bootstrap-browser bootstrap-fuzz build dev test test-rust test-e2e \
-	test-browser lint vectors nostd bench fuzz load bootstrap-wrk clean
+	test-browser lint vectors nostd deploy-check bench fuzz load bootstrap-wrk clean
 
 help:
 	@echo "make dev    build and serve console + gateway at http://localhost:$(PORT)"
@@ -82,13 +85,28 @@ build: bootstrap $(WORKER_BUNDLE)
 
 # ---- running ----------------------------------------------------------------------------
 
-dev: bootstrap $(WORKER_BUNDLE)
-	@echo "console: http://localhost:$(PORT)/console/  (development sign-in enabled)"
-	wrangler dev --ip 127.0.0.1 --port $(PORT) --var DEV_LOGIN:enabled --persist-to .wrangler/state
+# Local secrets for `make dev`, random, made once and never committed (.gitignore). The local
+# provider and the Worker share OIDC_CLIENT_SECRET.
+.dev.vars:
+	@node -e "const r = () => require('crypto').randomBytes(32).toString('hex'); \
+		console.log('COOKIE_SECRET=' + r() + '\nOIDC_CLIENT_SECRET=' + r())" > $@
+	@echo "wrote .dev.vars: local secrets for make dev"
+
+# The Worker, and the local OpenID provider it signs in with (stopped with it).
+dev: bootstrap $(WORKER_BUNDLE) .dev.vars
+	@echo "console:         http://localhost:$(PORT)/console/  (sign in with any email at the local provider)"
+	@echo "OpenID provider: http://127.0.0.1:$(OIDC_PORT)  (test only; development sign-in is enabled too)"
+	@set -a; . ./.dev.vars; set +a; \
+	node tests/oidc/provider.mjs --port $(OIDC_PORT) \
+		--redirect-uri http://localhost:$(PORT)/console/auth/callback & provider=$$!; \
+	trap 'kill $$provider 2>/dev/null' EXIT; \
+	wrangler dev --ip 127.0.0.1 --port $(PORT) --var DEV_LOGIN:enabled \
+		--var OIDC_ISSUER:http://127.0.0.1:$(OIDC_PORT) --persist-to .wrangler/state
 
 # ---- testing ----------------------------------------------------------------------------
 
-test: bootstrap bootstrap-browser lint test-rust vectors nostd $(WORKER_BUNDLE) test-e2e test-browser
+test: bootstrap bootstrap-browser lint test-rust vectors nostd $(WORKER_BUNDLE) deploy-check \
+	test-e2e test-browser
 	@echo "make test: all green"
 
 lint:
@@ -106,6 +124,15 @@ vectors:
 # Proof that the core needs no std: build it for a target that has none.
 nostd:
 	cargo build -p patgate-core --target wasm32v1-none --locked
+
+# The production environment's bundle, built as `wrangler deploy --env production` builds it,
+# uploading nothing; it must carry this very wasm.
+deploy-check: $(WORKER_BUNDLE)
+	rm -rf build/deploy-check
+	wrangler deploy --dry-run --env production --outdir build/deploy-check
+	test -s build/deploy-check/index.js
+	cmp build/deploy-check/*-index_bg.wasm worker/build/index_bg.wasm
+	@echo "deploy-check: the production bundle builds"
 
 test-e2e: $(WORKER_BUNDLE)
 	cargo build -p reis --locked
@@ -135,4 +162,4 @@ fuzz: bootstrap-fuzz
 
 clean:
 	cargo clean
-	rm -rf worker/build .wrangler test-artifacts fuzz/target fuzz/artifacts fuzz/logs
+	rm -rf worker/build build .wrangler test-artifacts fuzz/target fuzz/artifacts fuzz/logs

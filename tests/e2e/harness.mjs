@@ -104,6 +104,19 @@ export async function startWorker({ vars = {}, devLogin = true, config, limits, 
     processGroup: child.pid,
     stateDir,
     output: () => output,
+    /**
+     * Resolves to the first match of `pattern` in the output after position `since`: the
+     * Worker's log lines can arrive after its answer.
+     */
+    async waitForOutput(pattern, since = 0, timeoutMs = 5000) {
+      const waitUntil = Date.now() + timeoutMs;
+      for (;;) {
+        const match = output.slice(since).match(pattern);
+        if (match) return match;
+        if (Date.now() > waitUntil) throw new Error(`${pattern} is not in the Worker's output:\n${output.slice(since)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     async stop() {
       try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
       await new Promise((r) => setTimeout(r, 300));
