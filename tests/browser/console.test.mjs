@@ -1,64 +1,23 @@
 // The console in a real browser: Debian's chromium driven by playwright-core.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
-import { ROOT, startWorker, verify } from '../e2e/harness.mjs';
-
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const ARTIFACTS = join(ROOT, 'test-artifacts');
-mkdirSync(ARTIFACTS, { recursive: true });
-
-const LAUNCH = {
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-};
-
-/** Runs axe-core in the page; fails on any serious or critical violation. */
-async function assertAccessible(page, label) {
-  await page.evaluate(AXE_SOURCE);
-  const results = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ['violations'] }));
-  const serious = results.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
-  assert.deepEqual(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], label);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
+import { startWorker, verify } from '../e2e/harness.mjs';
+import { assertAccessible, launchBrowser, newPage as openPage, shot } from './support.mjs';
 
 describe('web console', () => {
   let worker;
   let browser;
   before(async () => {
     worker = await startWorker();
-    browser = await chromium.launch(LAUNCH);
+    browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
     await worker?.stop();
   });
 
-  async function newPage(options = {}) {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 850 }, ...options });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: worker.base });
-    const page = await context.newPage();
-    const problems = [];
-    // Expected API refusals (401 before sign-in) are logged by the browser as resource errors;
-    // anything else, CSP violations included, is a problem.
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('dialog', (dialog) => { problems.push(`unexpected browser dialog: ${dialog.message()}`); dialog.dismiss(); });
-    return { context, page, problems };
-  }
+  const newPage = (options) => openPage(browser, worker.base, options);
 
   async function signIn(page, email) {
     await page.goto(`${worker.base}/console/`);

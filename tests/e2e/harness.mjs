@@ -127,6 +127,28 @@ export async function startWorker({ vars = {}, devLogin = true, config, limits, 
 }
 
 /**
+ * The local OpenID provider (tests/oidc/provider.mjs) and a Worker that signs in with it, as
+ * `make dev` runs them. Returns { worker, provider, stop }.
+ */
+export async function startWorkerWithProvider({ vars = {}, ...options } = {}) {
+  const { startLocalProvider } = await import('../oidc/provider.mjs');
+  const port = await freePort();
+  const provider = await startLocalProvider({
+    redirectUris: [`http://localhost:${port}/console/auth/callback`],
+    clientSecret: TEST_SECRETS.OIDC_CLIENT_SECRET,
+  });
+  const worker = await startWorker({ ...options, port, vars: { OIDC_ISSUER: provider.issuer, ...vars } });
+  return {
+    worker,
+    provider,
+    async stop() {
+      await worker.stop();
+      await provider.stop();
+    },
+  };
+}
+
+/**
  * Serves a Worker under Miniflare directly, without the `wrangler dev` proxy (see
  * serve-direct.mjs): the Worker's own CPU and memory, for `make load` and `make bench`. The
  * default is patgate's bundle and wrangler.toml, with development sign-in. Returns the same

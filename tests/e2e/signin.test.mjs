@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { b64url, challengeOf, makeKey, signJws, startHostileProvider } from '../oidc/hostile-provider.mjs';
-import { CLIENT_ID, startLocalProvider } from '../oidc/provider.mjs';
-import { CSRF, ROOT, TEST_SECRETS, freePort, startWorker, verify } from './harness.mjs';
+import { CLIENT_ID } from '../oidc/provider.mjs';
+import { CSRF, ROOT, TEST_SECRETS, startWorker, startWorkerWithProvider, verify } from './harness.mjs';
 
 const SESSION = '__Host-patgate_session=';
 const TRANSACTION = '__Host-patgate_signin=';
@@ -57,20 +57,14 @@ function query(location) {
 }
 
 describe('sign-in with the local OpenID provider', () => {
+  let local;
   let worker;
   let provider;
   before(async () => {
-    const port = await freePort();
-    provider = await startLocalProvider({
-      redirectUris: [`http://localhost:${port}/console/auth/callback`],
-      clientSecret: TEST_SECRETS.OIDC_CLIENT_SECRET,
-    });
-    worker = await startWorker({ port, devLogin: false, vars: { OIDC_ISSUER: provider.issuer } });
+    local = await startWorkerWithProvider({ devLogin: false });
+    ({ worker, provider } = local);
   });
-  after(async () => {
-    await worker?.stop();
-    await provider?.stop();
-  });
+  after(() => local?.stop());
 
   /**
    * Starts a sign-in in `browser` and signs in at the provider as `email` (or cancels there).

@@ -16,7 +16,8 @@ import Provider from 'oidc-provider';
 
 export const CLIENT_ID = 'patgate-local';
 const SIGNING_KEY = JSON.parse(readFileSync(new URL('./test-only-signing-key.json', import.meta.url), 'utf8'));
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
+// No form-action: browsers apply it to the redirects that follow the form, back to patgate.
+const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
 
 /** The subject for an email: opaque and stable, as a real provider's `sub` is. */
 function subjectOf(email) {

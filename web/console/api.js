@@ -55,6 +55,7 @@ async function call(method, path, body, expected = JSON_BODY) {
 }
 
 export const api = {
+  signInMethods: () => call('GET', '/console/auth/methods'),
   devLogin: (email) => call('POST', '/console/auth/dev-login', { email }),
   logout: () => call('POST', '/console/auth/logout', undefined, NO_CONTENT),
   me: () => call('GET', '/console/api/me'),

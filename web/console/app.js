@@ -6,7 +6,7 @@ import { onSessionEnded } from './actions.js';
 import { renderActivity } from './activity-view.js';
 import { api, ApiError } from './api.js';
 import { currentPage, focusMain, isShowingError, showError } from './dom.js';
-import { renderSignIn } from './signin-view.js';
+import { renderSignIn, takeSignInFailure } from './signin-view.js';
 import { renderTokens } from './tokens-view.js';
 
 const userMenu = document.getElementById('user-menu');
@@ -15,14 +15,24 @@ const userEmail = document.getElementById('user-email');
 const SIGN_OUT_UNCONFIRMED = 'Sign-out could not be confirmed, so your session may still be active. Try signing out again.';
 
 let currentUser = null;
+/** A failed sign-in that sent the browser back here: shown once, on the sign-in page. */
+let signInFailure = takeSignInFailure();
+
+/** Shows sign-in; after it, the browser comes back to `page`. */
+function showSignIn({ message, retry, page = '#/tokens' } = {}) {
+  const failure = signInFailure;
+  signInFailure = null;
+  renderSignIn({ message, retry, failure, returnTo: `/console/${page}`, onSignedIn });
+}
 
 /** Forgets the user and shows sign-in, with `message` saying why (and `retry`, see signin-view.js). */
 function signedOut(message, retry) {
   currentUser = null;
   userMenu.hidden = true;
   userMenu.open = false;
-  if (location.hash !== '#/signin') history.replaceState(null, '', '#/signin');
-  renderSignIn({ message, retry, onSignedIn });
+  const page = currentPage();
+  if (page !== '#/signin') history.replaceState(null, '', '#/signin');
+  showSignIn({ message, retry, page: page === '#/signin' ? undefined : page });
 }
 
 /**
@@ -65,7 +75,7 @@ async function route() {
       location.hash = '#/tokens';
       return;
     }
-    renderSignIn({ onSignedIn });
+    showSignIn();
     return;
   }
   const user = await ensureUser();

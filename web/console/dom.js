@@ -74,9 +74,12 @@ export function currentPage() {
 /**
  * Renders `nodes` as `page`, unless the user has moved to another page while it loaded: a late
  * answer (a list refreshed after an edit, say) never replaces the page the user went on to.
+ * Returns whether it rendered.
  */
 export function renderPage(page, ...nodes) {
-  if (currentPage() === page) render(...nodes);
+  if (currentPage() !== page) return false;
+  render(...nodes);
+  return true;
 }
 
 /** An inline error line for a form. */
