@@ -69,29 +69,13 @@ impl fmt::Display for ClaimsError {
     }
 }
 
-/// `aud`: one audience or several (RFC 7519 §4.1.3).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Audience {
-    fn as_slice(&self) -> &[String] {
-        match self {
-            Self::One(audience) => core::slice::from_ref(audience),
-            Self::Many(audiences) => audiences,
-        }
-    }
-}
-
 /// The claims as the provider sent them, not yet validated.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct IdTokenClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: Audience,
+    /// One audience, or an array of them (RFC 7519 §4.1.3).
+    pub aud: serde_json::Value,
     #[serde(default)]
     pub azp: Option<String>,
     #[serde(deserialize_with = "numeric_date")]
@@ -146,8 +130,16 @@ impl IdTokenClaims {
         if self.iss != expected.issuer {
             return Err(ClaimsError::IssuerMismatch);
         }
-        let audiences = self.aud.as_slice();
-        if !audiences.iter().any(|aud| aud == expected.client_id) {
+        let audiences: Vec<&str> = match &self.aud {
+            serde_json::Value::String(one) => alloc::vec![one.as_str()],
+            serde_json::Value::Array(many) => many
+                .iter()
+                .map(serde_json::Value::as_str)
+                .collect::<Option<_>>()
+                .ok_or(ClaimsError::Malformed)?,
+            _ => return Err(ClaimsError::Malformed),
+        };
+        if !audiences.contains(&expected.client_id) {
             return Err(ClaimsError::AudienceMismatch);
         }
         // With several audiences, `azp` must name us; when present, it must always.

@@ -11,7 +11,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use super::jws::JwsHeader;
 use super::{from_json_object, Algorithm};
@@ -101,45 +101,16 @@ impl fmt::Display for KeySelectionError {
     }
 }
 
-#[derive(Deserialize)]
-struct RawSet {
-    keys: Vec<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct RawKey {
-    kty: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default, rename = "use")]
-    usage: Option<String>,
-    #[serde(default)]
-    key_ops: Option<Vec<String>>,
-    #[serde(default)]
-    alg: Option<String>,
-    #[serde(default)]
-    n: Option<String>,
-    #[serde(default)]
-    e: Option<String>,
-    #[serde(default)]
-    crv: Option<String>,
-    #[serde(default)]
-    x: Option<String>,
-    #[serde(default)]
-    y: Option<String>,
-}
-
 impl JwkSet {
     pub fn parse(json: &[u8]) -> Result<Self, MalformedJwkSet> {
-        let raw: RawSet = from_json_object(json).ok_or(MalformedJwkSet)?;
-        let keys = raw
-            .keys
-            .into_iter()
-            .take(MAX_KEYS)
-            .filter_map(|key| serde_json::from_value::<RawKey>(key).ok())
-            .filter_map(usable_key)
-            .collect();
-        Ok(Self { keys })
+        let document: Value = from_json_object(json).ok_or(MalformedJwkSet)?;
+        let keys = document
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or(MalformedJwkSet)?;
+        Ok(Self {
+            keys: keys.iter().take(MAX_KEYS).filter_map(usable_key).collect(),
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -168,25 +139,39 @@ impl JwkSet {
     }
 }
 
-fn usable_key(raw: RawKey) -> Option<PublicKey> {
-    if raw.usage.as_deref().is_some_and(|usage| usage != "sig") {
+/// A member that may be absent: `Some(None)` if it is, `None` if it is there but not a string
+/// (which makes the key unusable).
+fn optional_str<'k>(key: &'k Value, name: &str) -> Option<Option<&'k str>> {
+    match key.get(name) {
+        None => Some(None),
+        Some(Value::String(text)) => Some(Some(text)),
+        Some(_) => None,
+    }
+}
+
+/// The key's bytes from a base64url member.
+fn bytes_of(key: &Value, name: &str) -> Option<Vec<u8>> {
+    base64url::decode(key.get(name)?.as_str()?)
+}
+
+fn usable_key(key: &Value) -> Option<PublicKey> {
+    if optional_str(key, "use")?.is_some_and(|usage| usage != "sig") {
         return None;
     }
-    if raw
-        .key_ops
-        .as_ref()
-        .is_some_and(|ops| !ops.iter().any(|op| op == "verify"))
-    {
-        return None;
+    if let Some(ops) = key.get("key_ops") {
+        let ops = ops.as_array()?;
+        if !ops.iter().any(|op| op.as_str() == Some("verify")) {
+            return None;
+        }
     }
-    let restricted_to = match raw.alg.as_deref() {
+    let restricted_to = match optional_str(key, "alg")? {
         None => None,
         Some(name) => Some(Algorithm::parse(name)?),
     };
-    let material = match (raw.kty.as_str(), raw.crv.as_deref()) {
+    let kid = optional_str(key, "kid")?.map(String::from);
+    let material = match (key.get("kty")?.as_str()?, optional_str(key, "crv")?) {
         ("RSA", _) => {
-            let n = base64url::decode(raw.n.as_deref()?)?;
-            let e = base64url::decode(raw.e.as_deref()?)?;
+            let (n, e) = (bytes_of(key, "n")?, bytes_of(key, "e")?);
             let significant = n.iter().skip_while(|byte| **byte == 0).count();
             let exponent = e.iter().skip_while(|byte| **byte == 0).count();
             let sized = (MIN_RSA_MODULUS_BYTES..=MAX_RSA_MODULUS_BYTES).contains(&significant)
@@ -197,8 +182,7 @@ fn usable_key(raw: RawKey) -> Option<PublicKey> {
             })?
         }
         ("EC", Some("P-256")) => {
-            let x = base64url::decode(raw.x.as_deref()?)?;
-            let y = base64url::decode(raw.y.as_deref()?)?;
+            let (x, y) = (bytes_of(key, "x")?, bytes_of(key, "y")?);
             (x.len() == P256_COORDINATE_BYTES && y.len() == P256_COORDINATE_BYTES).then(|| {
                 KeyMaterial::EcP256 {
                     x: base64url::encode(&x),
@@ -208,10 +192,7 @@ fn usable_key(raw: RawKey) -> Option<PublicKey> {
         }
         _ => return None,
     };
-    let key = PublicKey {
-        kid: raw.kid,
-        material,
-    };
+    let key = PublicKey { kid, material };
     match restricted_to {
         Some(alg) if alg != key.algorithm() => None,
         _ => Some(key),
