@@ -30,6 +30,16 @@ def record(token_id="tok_abcdefghij0123456789", expires_at="null"):
     )
 
 
+def id_tokens():
+    """RFC 7515's examples, their keys as a JWK set, and a plausible set of ID token claims."""
+    rfc = json.loads((VECTORS / "rfc7515-jws.json").read_text())["cases"]
+    claims = (
+        '{"iss":"https://id.example.com","sub":"248289761001","aud":"patgate","exp":1800000300,'
+        '"iat":1800000000,"nonce":"n","email":"ada@example.com","email_verified":true}'
+    )
+    return [c["jws"] for c in rfc] + [json.dumps({"keys": [c["jwk"] for c in rfc]}), claims]
+
+
 def seeds():
     valid, invalid, randomness = tokens()
     cookie = "__Host-patgate_session=usr_0123456789abcdef01234567." + "ab" * 32
@@ -42,6 +52,13 @@ def seeds():
         + [b"\1" + random for random in randomness],
         "record": [record(), record(expires_at="1800086400"), '{"v":2,"future":true}'],
         "session_cookie": [cookie, f"theme=dark; {cookie}", f"{cookie}; {cookie}"],
+        "id_token": id_tokens(),
+        "signin_cookie": [
+            "__Host-patgate_signin=v1.e30.AAAA",
+            f"theme=dark; __Host-patgate_signin=v2.e30.AAAA; {cookie}",
+            "/console/#/activity",
+            "/console/../auth/v1/verify",
+        ],
         "console_body": [
             '{"name":"CI","expires_in_days":30}',
             '{"name":"x","expires_in_days":null}',
