@@ -151,10 +151,10 @@ export async function startWorkerWithProvider({ vars = {}, ...options } = {}) {
 /**
  * Serves a Worker under Miniflare directly, without the `wrangler dev` proxy (see
  * serve-direct.mjs): the Worker's own CPU and memory, for `make load` and `make bench`. The
- * default is patgate's bundle and wrangler.toml, with development sign-in. Returns the same
- * shape as `startWorker` (no stateDir: the state lives in memory).
+ * default is patgate's bundle and wrangler.toml, with the test secrets and development sign-in.
+ * Returns the same shape as `startWorker` (no stateDir: the state lives in memory).
  */
-export async function startDirect({ config = join(ROOT, 'wrangler.toml'), script = join(ROOT, 'worker/build/index.js'), vars = { DEV_LOGIN: 'enabled' }, inspectorPort } = {}) {
+export async function startDirect({ config = join(ROOT, 'wrangler.toml'), script = join(ROOT, 'worker/build/index.js'), vars = { ...TEST_SECRETS, DEV_LOGIN: 'enabled' }, inspectorPort } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), 'patgate-state-'));
   const options = JSON.stringify({ config, script, vars, stateDir, inspectorPort });
   const child = spawn(process.execPath, [join(ROOT, 'tests/e2e/serve-direct.mjs'), options], {
