@@ -1,6 +1,7 @@
 // Signing in with OpenID Connect, end to end under workerd: the whole flow against the real
 // local provider (oidc-provider), every attack against a hostile provider of the tests' own,
-// and WebCrypto against RFC 7515's published signatures.
+// and WebCrypto against RFC 7515's published signatures. Long because it is the issue's whole
+// list of attacks, each in its own test.
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,6 @@
 //! The provider sign-in natively: the real flow and the real core over a fake provider and a
-//! fake verifier, step by step and against each attack.
+//! fake verifier, step by step and against each attack. Long because it is the catalogue of
+//! attacks, a few lines each.
 
 use std::collections::HashMap;
 
