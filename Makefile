@@ -29,7 +29,7 @@ WORKER_SOURCES := $(shell find worker/src crates/patgate-core/src -name '*.rs') 
 	worker/Cargo.toml crates/patgate-core/Cargo.toml Cargo.toml Cargo.lock
 
 .PHONY: help bootstrap bootstrap-browser bootstrap-fuzz build dev test test-rust test-e2e \
-	test-browser lint vectors nostd deploy-check bench fuzz load bootstrap-wrk clean
+	test-browser test-contract lint vectors nostd deploy-check bench fuzz load bootstrap-wrk clean
 
 help:
 	@echo "make dev    build and serve console + gateway at http://localhost:$(PORT)"
@@ -137,6 +137,17 @@ deploy-check: $(WORKER_BUNDLE)
 test-e2e: $(WORKER_BUNDLE)
 	cargo build -p reis --locked
 	node --test --test-concurrency=1 tests/e2e/
+
+# The contract: schemathesis (pinned, from PyPI, in a private virtualenv) against the running
+# Worker with docs/openapi.yaml.
+CONTRACT_VENV := .venv/contract
+$(CONTRACT_VENV)/.installed: tests/contract/requirements.txt
+	python3 -m venv $(CONTRACT_VENV)
+	$(CONTRACT_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/contract/requirements.txt
+	@touch $@
+
+test-contract: $(WORKER_BUNDLE) $(CONTRACT_VENV)/.installed
+	node tests/contract/run.mjs
 
 test-browser: $(WORKER_BUNDLE) bootstrap-browser
 	node --test --test-concurrency=1 tests/browser/

@@ -10,7 +10,7 @@ use crate::http::Method;
 pub enum Route {
     Verify,
     Health,
-    /// A console API or sign-in path. The console's guard runs before a wrong method or an
+    /// A console API or sign-in path. The refusal of PATs runs before a wrong method or an
     /// unknown path is reported, so that a PAT always meets 403 there.
     Console(Result<ConsoleRoute, ApiError>),
     /// `/console` without the slash.
@@ -144,7 +144,7 @@ mod tests {
     }
 
     #[test]
-    fn console_routes_defer_their_errors_until_after_the_guard() {
+    fn console_routes_defer_their_errors_until_after_the_token_refusal() {
         let console = |r| Ok(Route::Console(r));
         check(
             "GET",

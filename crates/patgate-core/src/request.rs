@@ -26,8 +26,13 @@ fn refuse(message: impl ToString) -> InvalidBody {
     InvalidBody(message.to_string())
 }
 
-/// Any JSON shape, with serde's own explanation when it does not fit.
+/// A JSON object of the shape `T`, with serde's own explanation when it does not fit. Only an
+/// object: serde would also read a struct from an array of its fields in order (`["CI", 30]`),
+/// a form the API does not document and a client should not come to rely on.
 pub fn parse_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, InvalidBody> {
+    if !text.trim_start().starts_with('{') {
+        return Err(refuse("invalid body: the body must be a JSON object"));
+    }
     serde_json::from_str(text).map_err(|e| InvalidBody(format!("invalid body: {e}")))
 }
 
@@ -194,6 +199,25 @@ mod tests {
         ] {
             assert!(refusal(new_token(body)).contains(message), "{body}");
         }
+    }
+
+    #[test]
+    fn only_objects_are_bodies() {
+        for body in [r#"["CI", 30]"#, "[]", "null", "30", r#""CI""#] {
+            assert!(
+                refusal(new_token(body)).contains("must be a JSON object"),
+                "{body}"
+            );
+            assert!(
+                refusal(token_changes(body)).contains("must be a JSON object"),
+                "{body}"
+            );
+            assert!(
+                refusal(sign_in_email(body)).contains("must be a JSON object"),
+                "{body}"
+            );
+        }
+        assert!(refusal(expect_empty("[]")).contains("must be a JSON object"));
     }
 
     #[test]

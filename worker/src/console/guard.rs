@@ -1,5 +1,5 @@
-//! What every console request must pass before its handler runs: no PATs here, and the CSRF
-//! defences on anything that changes state (shared/reference/security.md).
+//! What every console request must pass before its handler runs: no PATs here (checked first),
+//! and the CSRF defences on anything that changes state (shared/reference/security.md).
 
 use crate::error::ApiError;
 use crate::http::{Headers, Method};
@@ -7,12 +7,19 @@ use crate::http::{Headers, Method};
 /// The custom header that forces a CORS preflight on cross-origin requests.
 pub const CSRF_HEADER: (&str, &str) = ("X-Requested-With", "patgate-console");
 
-/// Refuses PATs everywhere here, and cross-site or non-JSON state changes. `own_origin` is
-/// the console's origin as a browser names it in `Origin` (`http://localhost:8787`).
-pub fn guard(method: &Method, headers: &Headers, own_origin: &str) -> Result<(), ApiError> {
+/// Refuses PATs on every console route, before anything else is said about the request (even
+/// that its path or method is wrong): a token never learns more here than that it is refused.
+pub fn refuse_tokens(headers: &Headers) -> Result<(), ApiError> {
     if headers.get("Authorization").is_some() {
         return Err(ApiError::TokensCannotManageTokens);
     }
+    Ok(())
+}
+
+/// Refuses cross-site or non-JSON state changes. It runs once the route is known, so that a
+/// method the route does not accept is 405, whatever headers came with it. `own_origin` is the
+/// console's origin as a browser names it in `Origin` (`http://localhost:8787`).
+pub fn csrf(method: &Method, headers: &Headers, own_origin: &str) -> Result<(), ApiError> {
     if method.is_safe() {
         return Ok(());
     }
@@ -52,7 +59,8 @@ mod tests {
 
     fn check(method: &str, headers: &[(&str, &str)]) -> Result<(), ApiError> {
         let headers: Headers = headers.iter().copied().collect();
-        guard(&Method::parse(method), &headers, ORIGIN)
+        refuse_tokens(&headers)?;
+        csrf(&Method::parse(method), &headers, ORIGIN)
     }
 
     const GOOD: [(&str, &str); 3] = [

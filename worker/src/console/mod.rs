@@ -1,8 +1,9 @@
 //! The console API: sign-in (with the identity provider, see `provider.rs`, or development
 //! sign-in), sessions and token management, for a signed-in browser only.
 //!
-//! Every request passes [`guard::guard`] first: a request carrying `Authorization` is refused
-//! (a PAT can never manage PATs), and state-changing requests must pass the CSRF defences.
+//! Every request is refused first if it carries `Authorization` ([`guard::refuse_tokens`]: a PAT
+//! can never manage PATs); then a wrong path or method is reported; then state-changing requests
+//! must pass the CSRF defences ([`guard::csrf`]).
 //! Handlers parse their input into the core's types, make one typed ledger call, and build
 //! the public JSON of [`views`].
 
@@ -96,8 +97,10 @@ impl<T: LedgerTransport, E: Entropy, S: SignInPorts> Console<'_, T, E, S> {
         route: Result<ConsoleRoute, ApiError>,
         req: ConsoleRequest<B>,
     ) -> Result<Reply, ApiError> {
-        guard::guard(&req.method, &req.headers, &req.own_origin)?;
-        match route? {
+        guard::refuse_tokens(&req.headers)?;
+        let route = route?;
+        guard::csrf(&req.method, &req.headers, &req.own_origin)?;
+        match route {
             ConsoleRoute::SignInMethods => self.sign_in_methods(),
             ConsoleRoute::ProviderLogin => self.provider_login(req).await,
             ConsoleRoute::ProviderCallback => self.provider_callback(req).await,

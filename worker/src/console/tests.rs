@@ -216,6 +216,16 @@ fn wrong_methods_and_paths_and_missing_sessions() {
     let setup = Setup::new(true);
     let put = setup.send("PUT", "/console/api/tokens", &WRITE, "{}");
     assert_eq!((put.status, put.header("allow")), (405, Some("GET, POST")));
+    // A method the route does not take is 405 whatever headers came with it: the CSRF rules
+    // judge only requests the route would run.
+    for method in ["PUT", "TRACE", "QUERY"] {
+        let bare = setup.send(method, "/console/api/me", &[], "");
+        assert_eq!(
+            (bare.status, bare.header("allow")),
+            (405, Some("GET")),
+            "{method}"
+        );
+    }
     assert_eq!(
         setup.send("GET", "/console/api/nothing", &[], "").status,
         404

@@ -1,0 +1,55 @@
+// The contract test (`make test-contract`, part of `make test`): schemathesis generates requests
+// from docs/openapi.yaml and sends them to the real Worker under workerd, signed in, and checks
+// every answer against the document with schemathesis's checks (tests/contract/schemathesis.toml
+// says which): no 5xx, documented statuses, headers, content types and bodies, invalid data and
+// missing credentials or headers refused, undeclared methods 405.
+//
+// Sign-out and development sign-in run last, on their own: both end the session every other
+// operation runs with (a sign-in replaces a session presented with it).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+import { CSRF, ConsoleClient, ROOT, startWorker } from '../e2e/harness.mjs';
+
+const SCHEMATHESIS = join(ROOT, '.venv', 'contract', 'bin', 'schemathesis');
+// One client address sends everything here: lift the per-address limits (tests/e2e/limits.test.mjs
+// covers them), so that answers are about the requests, not their number.
+const LIFTED = 1_000_000;
+
+function schemathesis(worker, session, token, filter) {
+  const args = [
+    '--config-file', join(ROOT, 'tests/contract/schemathesis.toml'),
+    'run', join(ROOT, 'docs/openapi.yaml'), '--url', worker.base,
+    '--max-redirects', '0', '--workers', '1', '--request-timeout', '10',
+    '--max-examples', process.env.CONTRACT_MAX_EXAMPLES ?? '50',
+    '--header', `Origin: ${worker.base}`, '--header', `X-Requested-With: ${CSRF['X-Requested-With']}`,
+    '--suppress-health-check', 'too_slow', '--seed', process.env.CONTRACT_SEED ?? '1',
+    ...(process.env.CONTRACT_REPORT_DIR ? ['--report', 'har', '--report-dir', process.env.CONTRACT_REPORT_DIR] : []),
+    ...filter,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(SCHEMATHESIS, args, {
+      stdio: 'inherit',
+      env: { ...process.env, PATGATE_SESSION: session, PATGATE_TOKEN: token, NO_COLOR: '1' },
+    });
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+}
+
+const worker = await startWorker({ limits: { SIGN_IN_LIMITER: LIFTED, CONSOLE_LIMITER: LIFTED, FAILED_TOKEN_LIMITER: LIFTED } });
+let status;
+try {
+  // The token belongs to another user than the session, which schemathesis may use to delete
+  // every token it can find.
+  const owner = await ConsoleClient.signIn(worker.base, 'contract-token-owner@example.com');
+  const { token } = await owner.createToken('contract', null);
+  const user = await ConsoleClient.signIn(worker.base, 'contract@example.com');
+  const session = user.cookie.slice(user.cookie.indexOf('=') + 1);
+  const endsTheSession = ['/console/auth/logout', '/console/auth/dev-login'];
+  status = await schemathesis(worker, session, token, endsTheSession.flatMap((path) => ['--exclude-path', path]));
+  if (status === 0) status = await schemathesis(worker, session, token, endsTheSession.flatMap((path) => ['--include-path', path]));
+} finally {
+  await worker.stop();
+}
+process.exit(status ?? 1);
