@@ -1,17 +1,19 @@
 //! Edge validation: from an `Authorization` header to an authenticated principal.
 //!
 //! **Architecture invariant:** a malformed or mistyped token is rejected before any storage
-//! read, and a well-formed one costs exactly one read. A storage failure is never an
-//! authentication answer: it becomes 503.
+//! read, and a well-formed one costs exactly one KV read; whether KV's record may be trusted
+//! is then [`Revocation`]'s decision (in fast mode, an in-memory check for most tokens). A
+//! storage failure is never an authentication answer: it becomes 503.
 
 use patgate_core::bearer::{bearer_credential, AuthorizationError};
 use patgate_core::record::StoredRecord;
-use patgate_core::time::Timestamp;
 use patgate_core::token::UntrustedToken;
 use patgate_core::verify::{verify, Principal};
 
 use crate::error::ApiError;
 use crate::log;
+use crate::revocation::Revocation;
+use crate::runtime::UnixMillis;
 use crate::store::TokenStore;
 
 /// Whether `authenticate` reads the store for this header: only for a well-formed token.
@@ -20,10 +22,11 @@ pub fn looks_up(authorization: Option<&str>) -> bool {
         .is_ok_and(|credential| UntrustedToken::parse(credential).is_ok())
 }
 
-pub async fn authenticate<S: TokenStore>(
+pub async fn authenticate<S: TokenStore, R: Revocation>(
     authorization: Option<&str>,
     store: &S,
-    now: Timestamp,
+    revocation: &R,
+    now: UnixMillis,
 ) -> Result<Principal, ApiError> {
     let credential = bearer_credential(authorization).map_err(|error| match error {
         AuthorizationError::Missing | AuthorizationError::OtherScheme => ApiError::BearerRequired,
@@ -45,51 +48,147 @@ pub async fn authenticate<S: TokenStore>(
         log::error(&format!("unusable record for {}…: {error}", token.hint()));
         ApiError::StoreUnavailable
     })?;
-    verify(token, stored, now).map_err(|_| ApiError::InvalidToken)
+    let Some(current) = revocation.confirm(stored, now).await? else {
+        return Err(ApiError::InvalidToken);
+    };
+    verify(token, current, now.timestamp()).map_err(|_| ApiError::InvalidToken)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::cell::{Cell, RefCell};
+
     use futures_executor::block_on;
     use patgate_core::bearer::MalformedReason;
+    use patgate_core::identity::{TokenId, UserId};
+    use patgate_core::test_support::record;
+    use patgate_core::token::StorageKey;
 
     use super::*;
+    use crate::revocation::feed::{FeedCopy, HashPrefix, Snapshot};
+    use crate::revocation::{Authority, FeedSource, Gate, RevocationMode, FEED_MAX_AGE_MS};
     use crate::store::memory::{Faults, MemoryTokenStore};
-    use crate::testing::{at, token, START};
-    use patgate_core::test_support::record;
+    use crate::store::StoreError;
+    use crate::testing::{at_millis, token, START};
 
     const NOW: u64 = START + 10;
 
-    fn now() -> Timestamp {
-        at(10)
+    fn now() -> UnixMillis {
+        at_millis(10)
     }
 
-    /// A store holding one token, and that token's Authorization header.
-    fn store_with_token(expires_at: Option<u64>) -> (MemoryTokenStore, String) {
-        let token = token();
-        let store = MemoryTokenStore::default();
-        store
-            .records
-            .borrow_mut()
-            .insert(token.storage_key().to_string(), record(expires_at).encode());
-        (store, format!("Bearer {}", token.as_str()))
+    /// An authority with a set answer, counting the questions.
+    #[derive(Default)]
+    struct Authorities {
+        asked: Cell<usize>,
+        answer: RefCell<Option<Result<Option<String>, StoreError>>>,
     }
 
-    fn check(store: &MemoryTokenStore, header: Option<&str>) -> Result<Principal, ApiError> {
-        block_on(authenticate(header, store, now()))
+    impl Authority for Authorities {
+        async fn current_record(
+            &self,
+            _: &UserId,
+            _: &TokenId,
+            _: &StorageKey,
+        ) -> Result<Option<String>, StoreError> {
+            self.asked.set(self.asked.get() + 1);
+            self.answer
+                .borrow()
+                .clone()
+                .expect("the test did not expect the authority to be asked")
+        }
+    }
+
+    /// A feed source with a set answer, counting the fetches.
+    #[derive(Default)]
+    struct Sources {
+        fetched: Cell<usize>,
+        answer: RefCell<Option<Snapshot>>,
+    }
+
+    impl FeedSource for Sources {
+        async fn fetch(&self) -> Result<Snapshot, StoreError> {
+            self.fetched.set(self.fetched.get() + 1);
+            self.answer
+                .borrow()
+                .clone()
+                .ok_or_else(|| StoreError("injected: feed unreachable".into()))
+        }
+    }
+
+    fn snapshot(as_of: UnixMillis, listed: &[&StorageKey]) -> Snapshot {
+        Snapshot {
+            as_of,
+            prefixes: listed.iter().map(|key| HashPrefix::of(key)).collect(),
+        }
+    }
+
+    /// An isolate's world: KV, its copy of the feed, the feed's source and the authority.
+    #[derive(Default)]
+    struct Isolate {
+        store: MemoryTokenStore,
+        feed: FeedCopy,
+        source: Sources,
+        authority: Authorities,
+    }
+
+    impl Isolate {
+        /// An isolate with a fresh, empty feed copy and one token in KV.
+        fn with_token(expires_at: Option<u64>) -> (Self, String) {
+            let isolate = Self::default();
+            let token = token();
+            isolate
+                .store
+                .records
+                .borrow_mut()
+                .insert(token.storage_key().to_string(), record(expires_at).encode());
+            isolate.feed.refresh_done(now(), Some(snapshot(now(), &[])));
+            (isolate, format!("Bearer {}", token.as_str()))
+        }
+
+        fn list_token(&self) {
+            let key = token().storage_key();
+            let later = now().saturating_add(1);
+            self.feed
+                .refresh_done(later, Some(snapshot(later, &[&key])));
+        }
+
+        fn check_in(
+            &self,
+            mode: RevocationMode,
+            header: Option<&str>,
+        ) -> Result<Principal, ApiError> {
+            let gate = Gate {
+                mode,
+                feed: &self.feed,
+                source: &self.source,
+                authority: &self.authority,
+            };
+            block_on(authenticate(header, &self.store, &gate, now()))
+        }
+
+        fn check(&self, header: Option<&str>) -> Result<Principal, ApiError> {
+            self.check_in(RevocationMode::Fast, header)
+        }
+
+        fn authority_answers(&self, answer: Result<Option<String>, StoreError>) {
+            *self.authority.answer.borrow_mut() = Some(answer);
+        }
     }
 
     #[test]
-    fn a_valid_token_costs_exactly_one_read() {
-        let (store, header) = store_with_token(None);
-        let principal = check(&store, Some(&header)).unwrap();
+    fn a_valid_token_costs_one_read_and_an_in_memory_check() {
+        let (isolate, header) = Isolate::with_token(None);
+        let principal = isolate.check(Some(&header)).unwrap();
         assert_eq!(principal.token_name().as_str(), "CI");
-        assert_eq!(store.reads.get(), 1);
+        assert_eq!(isolate.store.reads.get(), 1);
+        assert_eq!(isolate.authority.asked.get(), 0);
+        assert_eq!(isolate.source.fetched.get(), 0);
     }
 
     #[test]
     fn malformed_and_mistyped_tokens_cost_no_read() {
-        let (store, header) = store_with_token(None);
+        let (isolate, header) = Isolate::with_token(None);
         let mistyped = header.replacen("pat_g", "pat_h", 1);
         assert_ne!(mistyped, header);
         for bad in [
@@ -99,54 +198,139 @@ mod tests {
             "Basic abc",
             "Bearer  x",
         ] {
-            assert!(check(&store, Some(bad)).is_err());
+            assert!(isolate.check(Some(bad)).is_err());
+            assert!(isolate.check_in(RevocationMode::Strict, Some(bad)).is_err());
         }
-        assert_eq!(check(&store, Some(&mistyped)), Err(ApiError::InvalidToken));
-        assert_eq!(check(&store, None), Err(ApiError::BearerRequired));
+        assert_eq!(isolate.check(Some(&mistyped)), Err(ApiError::InvalidToken));
+        assert_eq!(isolate.check(None), Err(ApiError::BearerRequired));
         assert_eq!(
-            check(&store, Some("Bearer ")),
+            isolate.check(Some("Bearer ")),
             Err(ApiError::InvalidAuthorization(
                 AuthorizationError::Malformed(MalformedReason::Empty)
             ))
         );
-        assert_eq!(store.reads.get(), 0);
+        assert_eq!(isolate.store.reads.get(), 0);
+        assert_eq!(isolate.authority.asked.get(), 0);
         assert!(!looks_up(Some(&mistyped)) && !looks_up(None) && !looks_up(Some("Bearer ")));
         assert!(looks_up(Some(&header)));
     }
 
     #[test]
     fn unknown_and_expired_tokens_are_invalid() {
-        let (store, _) = store_with_token(Some(NOW));
-        let (_, other) = store_with_token(None);
-        store.records.borrow_mut().clear();
-        assert_eq!(check(&store, Some(&other)), Err(ApiError::InvalidToken));
-        let (expired_store, expired) = store_with_token(Some(NOW));
+        let (isolate, header) = Isolate::with_token(Some(NOW));
+        assert_eq!(isolate.check(Some(&header)), Err(ApiError::InvalidToken));
+        isolate.store.records.borrow_mut().clear();
+        assert_eq!(isolate.check(Some(&header)), Err(ApiError::InvalidToken));
+        // A KV miss is refused without asking anyone, in either mode.
         assert_eq!(
-            check(&expired_store, Some(&expired)),
+            isolate.check_in(RevocationMode::Strict, Some(&header)),
             Err(ApiError::InvalidToken)
         );
-        let (live_store, live) = store_with_token(Some(NOW + 1));
-        assert!(check(&live_store, Some(&live)).is_ok());
+        assert_eq!(isolate.authority.asked.get(), 0);
+        let (live, header) = Isolate::with_token(Some(NOW + 1));
+        assert!(live.check(Some(&header)).is_ok());
     }
 
     #[test]
     fn a_failing_or_corrupt_store_is_503_never_401() {
-        let (store, header) = store_with_token(None);
-        store.faults.set(Faults {
+        let (isolate, header) = Isolate::with_token(None);
+        isolate.store.faults.set(Faults {
             get: true,
             ..Faults::default()
         });
         assert_eq!(
-            check(&store, Some(&header)),
+            isolate.check(Some(&header)),
             Err(ApiError::StoreUnavailable)
         );
-        let (corrupt, header) = store_with_token(None);
-        for value in corrupt.records.borrow_mut().values_mut() {
+        let (corrupt, header) = Isolate::with_token(None);
+        for value in corrupt.store.records.borrow_mut().values_mut() {
             *value = value.replacen("\"v\":1", "\"v\":9", 1);
         }
         assert_eq!(
-            check(&corrupt, Some(&header)),
+            corrupt.check(Some(&header)),
             Err(ApiError::StoreUnavailable)
+        );
+    }
+
+    #[test]
+    fn a_token_on_the_feed_is_decided_by_the_authority() {
+        let (isolate, header) = Isolate::with_token(None);
+        isolate.list_token();
+        let renamed = record(None).encode().replacen("\"CI\"", "\"deploy\"", 1);
+        isolate.authority_answers(Ok(Some(renamed)));
+        let principal = isolate.check(Some(&header)).unwrap();
+        assert_eq!(principal.token_name().as_str(), "deploy");
+        // Deleted at the authority, still in KV: refused.
+        isolate.authority_answers(Ok(None));
+        assert_eq!(isolate.check(Some(&header)), Err(ApiError::InvalidToken));
+        // Expired by the authority's record, whatever KV says.
+        isolate.authority_answers(Ok(Some(record(Some(NOW)).encode())));
+        assert_eq!(isolate.check(Some(&header)), Err(ApiError::InvalidToken));
+        // An unreachable authority or an unreadable answer is 503, never KV's word.
+        isolate.authority_answers(Err(StoreError("down".into())));
+        assert_eq!(
+            isolate.check(Some(&header)),
+            Err(ApiError::StoreUnavailable)
+        );
+        isolate.authority_answers(Ok(Some("{\"v\":9}".into())));
+        assert_eq!(
+            isolate.check(Some(&header)),
+            Err(ApiError::StoreUnavailable)
+        );
+        assert_eq!(isolate.authority.asked.get(), 5);
+    }
+
+    #[test]
+    fn strict_mode_asks_the_authority_for_every_token() {
+        let (isolate, header) = Isolate::with_token(None);
+        isolate.authority_answers(Ok(Some(record(None).encode())));
+        assert!(isolate
+            .check_in(RevocationMode::Strict, Some(&header))
+            .is_ok());
+        isolate.authority_answers(Ok(None));
+        assert_eq!(
+            isolate.check_in(RevocationMode::Strict, Some(&header)),
+            Err(ApiError::InvalidToken)
+        );
+        assert_eq!(isolate.authority.asked.get(), 2);
+        assert_eq!(isolate.source.fetched.get(), 0, "strict mode needs no feed");
+    }
+
+    #[test]
+    fn an_old_copy_is_refreshed_first_and_without_a_feed_the_authority_decides() {
+        let (isolate, header) = Isolate::with_token(None);
+        let old = UnixMillis(now().0 - FEED_MAX_AGE_MS - 1);
+        let isolate = Isolate {
+            feed: FeedCopy::default(),
+            ..isolate
+        };
+        isolate.feed.refresh_done(old, Some(snapshot(old, &[])));
+        // The feed answers: its fresh copy vouches for KV.
+        *isolate.source.answer.borrow_mut() = Some(snapshot(now(), &[]));
+        assert!(isolate.check(Some(&header)).is_ok());
+        assert_eq!(
+            (isolate.source.fetched.get(), isolate.authority.asked.get()),
+            (1, 0)
+        );
+
+        // The feed is down and the copy too old: the authority decides, and if it is down
+        // too, 503. KV alone never says yes.
+        let (isolate, header) = Isolate::with_token(None);
+        let isolate = Isolate {
+            feed: FeedCopy::default(),
+            ..isolate
+        };
+        isolate.authority_answers(Ok(Some(record(None).encode())));
+        assert!(isolate.check(Some(&header)).is_ok());
+        isolate.authority_answers(Err(StoreError("down".into())));
+        assert_eq!(
+            isolate.check(Some(&header)),
+            Err(ApiError::StoreUnavailable)
+        );
+        assert_eq!(
+            isolate.source.fetched.get(),
+            1,
+            "one attempt, then backing off"
         );
     }
 }

@@ -10,6 +10,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 use url::{Host, Url};
 
+use crate::revocation::RevocationMode;
+
 /// Names of the settings, exactly as they appear in wrangler.toml and `wrangler secret put`.
 pub mod names {
     pub const ORIGIN_URL: &str = "ORIGIN_URL";
@@ -21,6 +23,8 @@ pub mod names {
     pub const OIDC_CLIENT_SECRET: &str = "OIDC_CLIENT_SECRET";
     pub const OIDC_PROVIDER_NAME: &str = "OIDC_PROVIDER_NAME";
     pub const COOKIE_SECRET: &str = "COOKIE_SECRET";
+    pub const REVOCATION_MODE: &str = "REVOCATION_MODE";
+    pub const SIMULATED_KV_LAG: &str = "SIMULATED_KV_LAG";
 }
 
 /// Secrets we sign with are at least this long (256 bits of a random hex or base64 string).
@@ -35,6 +39,18 @@ pub struct Config {
     /// Signing in to the console with the platform's identity provider.
     pub sign_in: Result<ProviderSignIn, ConfigError>,
     pub dev_login: DevLogin,
+    /// How validation decides when KV's record is enough. A bad value disables validation.
+    pub revocation: Result<RevocationMode, ConfigError>,
+    /// The test build's stale KV (`simulated-lag` feature). Any value in a release build is an
+    /// error that stops the Worker from serving anything.
+    pub simulated_lag: Result<Option<SimulatedLag>, ConfigError>,
+}
+
+/// How stale the test build's KV is: each simulated location keeps what it read (found or
+/// not) this long, as KV's edge caches do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimulatedLag {
+    pub cache_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +159,8 @@ pub enum ConfigError {
     },
     /// `ECHO=enabled` together with a setting of forwarding: which one was meant?
     EchoWithOrigin { setting: &'static str },
+    /// A setting of the test build, given to a build without it.
+    TestOnly { setting: &'static str },
 }
 
 impl fmt::Display for ConfigError {
@@ -156,6 +174,10 @@ impl fmt::Display for ConfigError {
             Self::EchoWithOrigin { setting } => write!(
                 f,
                 "ECHO=enabled and {setting} are both set: echo and forwarding exclude each other"
+            ),
+            Self::TestOnly { setting } => write!(
+                f,
+                "{setting} is a test-build setting and this is a release build: refusing to serve"
             ),
         }
     }
@@ -178,15 +200,27 @@ impl Config {
             } else {
                 DevLogin::Disabled
             },
+            revocation: RevocationMode::parse(setting(names::REVOCATION_MODE).as_deref()).ok_or(
+                ConfigError::Invalid {
+                    setting: names::REVOCATION_MODE,
+                    rule: "it must be \"strict\" or \"fast\" (unset means fast)",
+                },
+            ),
+            simulated_lag: simulated_lag(&setting),
         }
     }
 
     /// Every problem found, for the one log line each per isolate.
     pub fn problems(&self) -> Vec<&ConfigError> {
-        [self.forwarding.as_ref().err(), self.sign_in.as_ref().err()]
-            .into_iter()
-            .flatten()
-            .collect()
+        [
+            self.forwarding.as_ref().err(),
+            self.sign_in.as_ref().err(),
+            self.revocation.as_ref().err(),
+            self.simulated_lag.as_ref().err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// What `GET /auth/v1/health` reports: which capabilities work, and what stops the others.
@@ -322,6 +356,27 @@ fn sign_in(setting: Setting<'_>) -> Result<ProviderSignIn, ConfigError> {
         provider_name,
         cookie_secret,
     })
+}
+
+/// Whether this build has the stale-KV simulation (never a release build: see Makefile).
+const SIMULATED_LAG_BUILD: bool = cfg!(feature = "simulated-lag");
+
+fn simulated_lag(setting: Setting<'_>) -> Result<Option<SimulatedLag>, ConfigError> {
+    let Some(value) = setting(names::SIMULATED_KV_LAG) else {
+        return Ok(None);
+    };
+    if !SIMULATED_LAG_BUILD {
+        return Err(ConfigError::TestOnly {
+            setting: names::SIMULATED_KV_LAG,
+        });
+    }
+    match value.parse::<u64>() {
+        Ok(cache_seconds @ 1..=3600) => Ok(Some(SimulatedLag { cache_seconds })),
+        _ => Err(ConfigError::Invalid {
+            setting: names::SIMULATED_KV_LAG,
+            rule: "it must be a number of seconds from 1 to 3600",
+        }),
+    }
 }
 
 /// `text` as a URL that is safe to send secrets to: https, or plain http only to a loopback

@@ -46,6 +46,8 @@ pub enum ApiError {
     SignInMisconfigured,
     /// The runtime failed in a way the client cannot fix (logged, never described).
     Internal,
+    /// A capability is disabled by a bad setting (named in the log when it was parsed).
+    Misconfigured(&'static str),
 }
 
 impl From<worker::Error> for ApiError {
@@ -163,6 +165,7 @@ impl ApiError {
                 vec![],
             ),
             Self::Internal => (500, "internal_error", "internal error".into(), vec![]),
+            Self::Misconfigured(what) => (500, "misconfigured", (*what).into(), vec![]),
         };
         ErrorResponse {
             status,

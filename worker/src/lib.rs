@@ -15,6 +15,7 @@ mod ledger;
 mod limits;
 mod log;
 mod platform;
+mod revocation;
 mod router;
 mod runtime;
 mod signin;
@@ -23,7 +24,7 @@ mod store;
 #[cfg(test)]
 mod testing;
 
-pub use platform::UserLedger;
+pub use platform::{RevocationFeed, UserLedger};
 
 use worker::{event, Context, Env, Request, Response};
 

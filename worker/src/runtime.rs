@@ -1,13 +1,45 @@
-//! The two things the logic needs from the world besides storage: the time and randomness.
-//! Both are ports, so native tests drive them; the system implementations read the runtime's
-//! clock (`Date.now()` in workerd) and its CSPRNG (`crypto.getRandomValues`).
+//! What the logic needs from the world besides storage: the time, randomness and waiting. All
+//! are ports, so native tests drive them; the system implementations read the runtime's clock
+//! (`Date.now()` in workerd) and its CSPRNG (`crypto.getRandomValues`), and the platform layer
+//! waits with `setTimeout`.
 
 use std::fmt;
 
 use patgate_core::time::Timestamp;
 
+/// Milliseconds since the Unix epoch: the resolution revocation bounds are stated in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixMillis(pub u64);
+
+impl UnixMillis {
+    /// The whole second this instant falls in, as the core's records count time.
+    pub fn timestamp(self) -> Timestamp {
+        // Exact for every value below 2^53 ms (year 287,396); beyond that, clamped anyway.
+        Timestamp::from_unix_millis_clamped(self.0 as f64)
+    }
+
+    pub fn saturating_add(self, millis: u64) -> Self {
+        Self(self.0.saturating_add(millis))
+    }
+
+    /// Milliseconds from `earlier` to `self`; zero if `earlier` is later.
+    pub fn since(self, earlier: Self) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
 pub trait Clock {
-    fn now(&self) -> Timestamp;
+    fn now_millis(&self) -> UnixMillis;
+
+    fn now(&self) -> Timestamp {
+        self.now_millis().timestamp()
+    }
+}
+
+/// Waiting without blocking the isolate (the ledger's backoff between KV retries).
+#[allow(async_fn_in_trait)]
+pub trait Sleep {
+    async fn sleep(&self, millis: u64);
 }
 
 /// The platform's randomness could not be read: fail closed, as with a storage failure.
@@ -36,16 +68,17 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     #[cfg(target_arch = "wasm32")]
-    fn now(&self) -> Timestamp {
-        Timestamp::from_unix_millis_clamped(js_sys::Date::now())
+    fn now_millis(&self) -> UnixMillis {
+        // `as` saturates: NaN and negative clocks read as the epoch.
+        UnixMillis(js_sys::Date::now() as u64)
     }
 
     #[cfg(not(target_arch = "wasm32"))]
-    fn now(&self) -> Timestamp {
+    fn now_millis(&self) -> UnixMillis {
         let millis = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |elapsed| elapsed.as_secs_f64() * 1000.0);
-        Timestamp::from_unix_millis_clamped(millis)
+            .map_or(0, |elapsed| elapsed.as_millis());
+        UnixMillis(u64::try_from(millis).unwrap_or(u64::MAX))
     }
 }
 

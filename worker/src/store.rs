@@ -2,12 +2,15 @@
 //! faults injected.
 //!
 //! - [`TokenStore`]: the validation records in Workers KV, keyed by token hash.
-//! - [`LedgerStorage`]: a user's Durable Object storage (tokens, sessions, audit events), which
-//!   commits each command's changes as one atomic [`Batch`].
+//! - [`LedgerStorage`]: a Durable Object's storage (a user's tokens, sessions and audit
+//!   events; the revocation feed), which commits each change as one atomic [`Batch`].
 
 use std::fmt;
 
+use patgate_core::time::Timestamp;
 use patgate_core::token::StorageKey;
+
+use crate::runtime::UnixMillis;
 
 /// A storage operation failed or timed out. Never an authentication answer: callers fail
 /// closed with 503.
@@ -20,12 +23,53 @@ impl fmt::Display for StoreError {
     }
 }
 
+/// KV refuses an `expiration` less than this far ahead.
+pub const KV_MIN_EXPIRATION_SECONDS: u64 = 60;
+
+/// The KV `expiration` (unix seconds) for a record whose token expires at `expires_at`:
+/// then, or a minute from `now` if that is sooner than KV accepts.
+pub fn kv_expiration(expires_at: Timestamp, now: Timestamp) -> u64 {
+    expires_at
+        .unix_seconds()
+        .max(now.unix_seconds().saturating_add(KV_MIN_EXPIRATION_SECONDS))
+}
+
+/// Whether a KV error is its write limit (HTTP 429). workerd reports it only in the message
+/// ("KV PUT failed: 429 Too Many Requests").
+pub fn is_rate_limit_message(message: &str) -> bool {
+    message.contains("429")
+}
+
+/// A KV write that did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvWriteError {
+    /// KV accepts one write per second per key and answers 429 beyond: worth retrying.
+    RateLimited,
+    Failed(StoreError),
+}
+
+impl fmt::Display for KvWriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RateLimited => f.write_str("KV write rate limited (429)"),
+            Self::Failed(error) => error.fmt(f),
+        }
+    }
+}
+
 // The Worker runs single-threaded in one isolate, so these futures need not be `Send`.
 #[allow(async_fn_in_trait)]
 pub trait TokenStore {
     async fn get(&self, key: &StorageKey) -> Result<Option<String>, StoreError>;
-    async fn put(&self, key: &StorageKey, record_json: &str) -> Result<(), StoreError>;
-    async fn delete(&self, key: &StorageKey) -> Result<(), StoreError>;
+    /// Writes a record; KV removes it by itself at `expires_at` (defence in depth: `verify`
+    /// refuses an expired record anyway).
+    async fn put(
+        &self,
+        key: &StorageKey,
+        record_json: &str,
+        expires_at: Option<Timestamp>,
+    ) -> Result<(), KvWriteError>;
+    async fn delete(&self, key: &StorageKey) -> Result<(), KvWriteError>;
 }
 
 /// Puts and deletes that take effect together or not at all.
@@ -53,6 +97,29 @@ pub trait LedgerStorage {
     ) -> Result<Vec<(String, String)>, StoreError>;
     /// Applies every put and delete of `batch` atomically.
     async fn commit(&self, batch: Batch) -> Result<(), StoreError>;
+    /// Makes sure the object's alarm fires no later than `at` (an earlier alarm stays).
+    async fn alarm_by(&self, at: UnixMillis) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kv_expirations_are_at_least_a_minute_ahead() {
+        let now = Timestamp::from_unix_seconds(1_000).unwrap();
+        let later = Timestamp::from_unix_seconds(90_000).unwrap();
+        assert_eq!(kv_expiration(later, now), 90_000);
+        assert_eq!(kv_expiration(now, now), 1_060);
+    }
+
+    #[test]
+    fn rate_limits_are_recognised_by_their_status() {
+        assert!(is_rate_limit_message(
+            "js error: Error: KV PUT failed: 429 Too Many Requests"
+        ));
+        assert!(!is_rate_limit_message("KV PUT failed: 500 Internal Error"));
+    }
 }
 
 #[cfg(test)]
@@ -76,8 +143,25 @@ pub mod memory {
     #[derive(Debug, Default)]
     pub struct MemoryTokenStore {
         pub records: RefCell<BTreeMap<String, String>>,
+        /// The KV expiration each record was written with.
+        pub expirations: RefCell<BTreeMap<String, Timestamp>>,
         pub reads: Cell<usize>,
+        pub writes: Cell<usize>,
         pub faults: Cell<Faults>,
+        /// How many of the next writes answer 429.
+        pub rate_limited_writes: Cell<usize>,
+    }
+
+    impl MemoryTokenStore {
+        fn write(&self, enabled: bool, what: &str) -> Result<(), KvWriteError> {
+            self.writes.set(self.writes.get() + 1);
+            if self.rate_limited_writes.get() > 0 {
+                self.rate_limited_writes
+                    .set(self.rate_limited_writes.get() - 1);
+                return Err(KvWriteError::RateLimited);
+            }
+            fail(enabled, what).map_err(KvWriteError::Failed)
+        }
     }
 
     fn fail(enabled: bool, what: &str) -> Result<(), StoreError> {
@@ -95,17 +179,29 @@ pub mod memory {
             Ok(self.records.borrow().get(key.as_str()).cloned())
         }
 
-        async fn put(&self, key: &StorageKey, record_json: &str) -> Result<(), StoreError> {
-            fail(self.faults.get().put, "put")?;
+        async fn put(
+            &self,
+            key: &StorageKey,
+            record_json: &str,
+            expires_at: Option<Timestamp>,
+        ) -> Result<(), KvWriteError> {
+            self.write(self.faults.get().put, "put")?;
+            let key = key.as_str().to_owned();
+            let mut expirations = self.expirations.borrow_mut();
+            match expires_at {
+                Some(at) => expirations.insert(key.clone(), at),
+                None => expirations.remove(&key),
+            };
             self.records
                 .borrow_mut()
-                .insert(key.as_str().to_owned(), record_json.to_owned());
+                .insert(key, record_json.to_owned());
             Ok(())
         }
 
-        async fn delete(&self, key: &StorageKey) -> Result<(), StoreError> {
-            fail(self.faults.get().delete, "delete")?;
+        async fn delete(&self, key: &StorageKey) -> Result<(), KvWriteError> {
+            self.write(self.faults.get().delete, "delete")?;
             self.records.borrow_mut().remove(key.as_str());
+            self.expirations.borrow_mut().remove(key.as_str());
             Ok(())
         }
     }
@@ -115,6 +211,8 @@ pub mod memory {
         pub entries: RefCell<BTreeMap<String, String>>,
         pub faults: Cell<Faults>,
         pub commits: Cell<usize>,
+        /// When the object's alarm is due, if one is set.
+        pub alarm: Cell<Option<UnixMillis>>,
     }
 
     impl LedgerStorage for MemoryLedgerStorage {
@@ -150,6 +248,13 @@ pub mod memory {
                 entries.remove(&key);
             }
             entries.extend(batch.puts);
+            Ok(())
+        }
+
+        async fn alarm_by(&self, at: UnixMillis) -> Result<(), StoreError> {
+            fail(self.faults.get().put, "set alarm")?;
+            let due = self.alarm.get().map_or(at, |set| set.min(at));
+            self.alarm.set(Some(due));
             Ok(())
         }
     }

@@ -208,3 +208,49 @@ fn dev_login_only_when_exactly_enabled() {
         );
     }
 }
+
+#[test]
+fn revocation_is_fast_unless_strict_and_a_typo_disables_validation() {
+    assert_eq!(production(&[], &[]).revocation, Ok(RevocationMode::Fast));
+    for (value, mode) in [
+        ("fast", RevocationMode::Fast),
+        ("strict", RevocationMode::Strict),
+    ] {
+        let config = production(&[], &[("REVOCATION_MODE", value)]);
+        assert_eq!(config.revocation, Ok(mode));
+    }
+    let typo = production(&[], &[("REVOCATION_MODE", "Strict")]);
+    let error = typo.revocation.as_ref().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "REVOCATION_MODE is invalid: it must be \"strict\" or \"fast\" (unset means fast)"
+    );
+    assert_eq!(typo.problems(), vec![error]);
+    assert_eq!(typo.health().status, "misconfigured");
+}
+
+#[test]
+#[cfg(not(feature = "simulated-lag"))]
+fn a_release_build_refuses_the_simulated_lag_setting() {
+    assert_eq!(production(&[], &[]).simulated_lag, Ok(None));
+    let config = production(&[], &[("SIMULATED_KV_LAG", "60")]);
+    assert_eq!(
+        config.simulated_lag,
+        Err(ConfigError::TestOnly {
+            setting: "SIMULATED_KV_LAG"
+        })
+    );
+    assert!(!config.problems()[0].to_string().contains("60"));
+}
+
+#[test]
+#[cfg(feature = "simulated-lag")]
+fn the_lag_build_reads_its_setting() {
+    assert_eq!(
+        production(&[], &[("SIMULATED_KV_LAG", "60")]).simulated_lag,
+        Ok(Some(SimulatedLag { cache_seconds: 60 }))
+    );
+    assert!(production(&[], &[("SIMULATED_KV_LAG", "0")])
+        .simulated_lag
+        .is_err());
+}

@@ -5,11 +5,11 @@ use futures_executor::block_on;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::auth::authenticate;
 use crate::ledger::client::LedgerClient;
+use crate::revocation::RevocationMode;
 use crate::router::{route, Route};
 use crate::signin::fakes::{self, FakePorts};
-use crate::testing::{at, InProcessLedgers};
+use crate::testing::InProcessLedgers;
 
 pub(super) const ORIGIN: &str = "http://localhost:8787";
 
@@ -92,7 +92,14 @@ impl Setup {
 
     fn validates(&self, token: &str) -> bool {
         let header = format!("Bearer {token}");
-        block_on(authenticate(Some(&header), &self.ledgers.kv, at(1))).is_ok()
+        let fast = self
+            .ledgers
+            .authenticate(Some(&header), RevocationMode::Fast);
+        let strict = self
+            .ledgers
+            .authenticate(Some(&header), RevocationMode::Strict);
+        assert_eq!(fast, strict, "the two modes agree once the feed is fresh");
+        fast.is_ok()
     }
 }
 

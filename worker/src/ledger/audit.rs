@@ -20,6 +20,7 @@ pub enum AuditAction {
     Renamed,
     ExpiryChanged,
     Deleted,
+    RevokedAll,
     SignedIn,
     SignedOut,
 }

@@ -5,10 +5,13 @@
 use patgate_core::identity::UserId;
 use patgate_core::session::PresentedSession;
 
-use super::protocol::{AsUser, Call, LedgerError, LedgerRequest, UserCall};
+use super::protocol::{
+    AsUser, Call, LedgerError, LedgerRequest, LookupReply, LookupRequest, LookupToken, UserCall,
+};
 use super::schema::encode;
 use crate::error::ApiError;
 use crate::log;
+use crate::store::StoreError;
 
 /// The ledger could not be reached or did not answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +20,10 @@ pub struct TransportError(pub String);
 /// Moves one serialized request to the ledger of `user_id` and its serialized reply back.
 #[allow(async_fn_in_trait)]
 pub trait LedgerTransport {
+    /// A command, which the ledger runs after any command already under way.
     async fn send(&self, user_id: &UserId, request: String) -> Result<String, TransportError>;
+    /// A [`LookupRequest`], which the ledger answers at once from committed state.
+    async fn lookup(&self, user_id: &UserId, request: String) -> Result<String, TransportError>;
 }
 
 impl From<LedgerError> for ApiError {
@@ -61,6 +67,27 @@ impl<T: LedgerTransport> LedgerClient<T> {
                 ApiError::StoreUnavailable
             })?;
         Ok(outcome?)
+    }
+
+    /// Asks the ledger of `user_id`, as the token's authority, for its current record. Any
+    /// failure to get an answer is a storage failure: the caller fails closed.
+    pub async fn lookup(
+        &self,
+        user_id: &UserId,
+        lookup: LookupToken,
+    ) -> Result<Option<String>, StoreError> {
+        let request = encode(&LookupRequest {
+            user_id: user_id.clone(),
+            lookup,
+        });
+        let reply = self
+            .transport
+            .lookup(user_id, request)
+            .await
+            .map_err(|TransportError(error)| StoreError(format!("ledger unreachable: {error}")))?;
+        let outcome: LookupReply = serde_json::from_str(&reply)
+            .map_err(|error| StoreError(format!("unreadable lookup reply: {error}")))?;
+        outcome.map_err(|error| StoreError(format!("ledger lookup refused: {error:?}")))
     }
 
     /// Runs `action` in the ledger of the session's user, as that user.

@@ -4,15 +4,20 @@
 //! - [`protocol`]: the commands and their typed replies; [`client`]: the Worker's side.
 //! - [`schema`]: what is stored under which key; [`plan`]: a command's changes, committed once.
 //! - [`sessions`], [`tokens`], [`audit`]: the logic, one concern each.
+//! - [`propagation`]: keeping KV and the revocation feed in step, and the reconciling alarm.
 //!
-//! **Ordering invariant:** a KV validation record never exists without its ledger entry.
-//! Create and update commit the ledger's plan, then write KV, and commit the plan's exact undo
-//! if KV fails; delete removes the KV record, then commits the ledger's plan. The Durable Object
-//! runs one command at a time, so concurrent requests cannot interleave between those steps.
+//! **Ordering invariant:** nothing stale says "valid" beyond the revocation bound. The ledger
+//! is the source of truth and answers lookups from committed state. A change that could make
+//! a valid answer stale is published to the revocation feed before the ledger commits it;
+//! KV is written after the commit, and a `sync:` marker committed with the change stays until
+//! KV has it (see [`propagation`]). A create whose KV write fails is undone, marker kept. The
+//! Durable Object runs one command at a time, so concurrent commands cannot interleave between
+//! those steps; lookups only read, and see each commit whole.
 
 pub mod audit;
 pub mod client;
 pub mod plan;
+pub mod propagation;
 pub mod protocol;
 pub mod schema;
 mod sessions;
@@ -27,10 +32,13 @@ use patgate_core::identity::UserId;
 use patgate_core::time::Timestamp;
 
 use crate::log;
-use crate::runtime::{Entropy, EntropyUnavailable};
+use crate::revocation::FeedPublisher;
+use crate::runtime::{Entropy, EntropyUnavailable, Sleep};
 use crate::store::{LedgerStorage, StoreError, TokenStore};
 use plan::Plan;
-use protocol::{Call, Command, LedgerError, LedgerRequest, UserAction, UserCall};
+use protocol::{
+    Call, Command, LedgerError, LedgerRequest, LookupReply, LookupRequest, UserAction, UserCall,
+};
 
 pub use tokens::{LAST_USED_INTERVAL_SECONDS, MAX_TOKENS_PER_USER};
 
@@ -48,11 +56,24 @@ impl From<EntropyUnavailable> for LedgerError {
     }
 }
 
+/// The ports a ledger runs over: its storage, the KV records it writes, randomness, the
+/// revocation feed it publishes to, and a way to wait between KV retries. Implemented by
+/// whatever holds them (the Durable Object, the test fixtures).
+pub trait LedgerPorts {
+    type Storage: LedgerStorage;
+    type Kv: TokenStore;
+    type Entropy: Entropy;
+    type Feed: FeedPublisher;
+    type Sleep: Sleep;
+}
+
 /// One user's ledger over its ports.
-pub struct Ledger<'a, L, T, E> {
-    pub storage: &'a L,
-    pub tokens: &'a T,
-    pub entropy: &'a E,
+pub struct Ledger<'a, P: LedgerPorts> {
+    pub storage: &'a P::Storage,
+    pub tokens: &'a P::Kv,
+    pub entropy: &'a P::Entropy,
+    pub feed: &'a P::Feed,
+    pub sleep: &'a P::Sleep,
     pub user_id: &'a UserId,
 }
 
@@ -71,7 +92,25 @@ fn serialize<V: Serialize>(value: &V) -> String {
     serde_json::to_string(value).expect("ledger replies always serialize")
 }
 
-impl<L: LedgerStorage, T: TokenStore, E: Entropy> Ledger<'_, L, T, E> {
+impl<P: LedgerPorts> Ledger<'_, P> {
+    /// Answers one serialized [`LookupRequest`] with a serialized [`LookupReply`].
+    pub async fn lookup(&self, request_json: &str) -> String {
+        let reply: LookupReply = match serde_json::from_str::<LookupRequest>(request_json) {
+            Ok(request) if &request.user_id == self.user_id => {
+                self.current_record(request.lookup).await
+            }
+            Ok(_) => {
+                log::error("ledger lookup for another user refused");
+                Err(LedgerError::Unavailable)
+            }
+            Err(error) => {
+                log::error(&format!("unreadable ledger lookup: {error}"));
+                Err(LedgerError::Unavailable)
+            }
+        };
+        serialize(&reply)
+    }
+
     /// Runs one serialized [`LedgerRequest`] and returns the serialized reply.
     pub async fn handle(&self, request_json: &str, now: Timestamp) -> String {
         match serde_json::from_str::<LedgerRequest>(request_json) {
@@ -112,6 +151,9 @@ impl<L: LedgerStorage, T: TokenStore, E: Entropy> Ledger<'_, L, T, E> {
                     ),
                     UserAction::DeleteToken(delete) => respond_to_user::<protocol::DeleteToken>(
                         self.delete_token(delete, plan, now).await,
+                    ),
+                    UserAction::RevokeAllTokens(_) => respond_to_user::<protocol::RevokeAllTokens>(
+                        self.revoke_all_tokens(plan, now).await,
                     ),
                     UserAction::Audit(_) => {
                         respond_to_user::<protocol::Audit>(self.audit(plan).await)

@@ -1,6 +1,6 @@
 //! A command's storage changes, computed before anything is written and committed as one
-//! atomic batch. Each change remembers the value it replaces, so [`Plan::undo`] restores the
-//! ledger exactly when a later step (the KV write) fails.
+//! atomic batch. Each change remembers the value it replaces, so [`Plan::undo_except`] restores
+//! the ledger exactly when a later step (the KV write of a new token) fails.
 
 use std::collections::BTreeMap;
 
@@ -45,9 +45,17 @@ impl Plan {
         Self::batch_of(self.changes.iter().map(|(k, c)| (k, &c.after)))
     }
 
-    /// The batch that restores every changed key to its value before the plan.
-    pub fn undo(&self) -> Batch {
-        Self::batch_of(self.changes.iter().map(|(k, c)| (k, &c.before)))
+    /// The batch that restores every changed key to its value before the plan, except keys
+    /// starting with `kept`, which keep the plan's value.
+    pub fn undo_except(&self, kept: &str) -> Batch {
+        Self::batch_of(self.changes.iter().map(|(k, c)| {
+            let value = if k.starts_with(kept) {
+                &c.after
+            } else {
+                &c.before
+            };
+            (k, value)
+        }))
     }
 
     fn batch_of<'a>(values: impl Iterator<Item = (&'a String, &'a Option<String>)>) -> Batch {
@@ -80,7 +88,7 @@ mod tests {
             }
         );
         assert_eq!(
-            plan.undo(),
+            plan.undo_except("sync:"),
             Batch {
                 puts: vec![
                     ("changed".into(), "old".into()),
@@ -92,11 +100,28 @@ mod tests {
     }
 
     #[test]
+    fn undo_except_keeps_the_named_keys() {
+        let mut plan = Plan::default();
+        plan.put("token:1".into(), "new".into(), None);
+        plan.put("sync:1".into(), "marker".into(), None);
+        assert_eq!(
+            plan.undo_except("sync:"),
+            Batch {
+                puts: vec![("sync:1".into(), "marker".into())],
+                deletes: vec!["token:1".into()],
+            }
+        );
+    }
+
+    #[test]
     fn a_key_changed_twice_undoes_to_its_first_value() {
         let mut plan = Plan::default();
         plan.put("k".into(), "2".into(), Some("1".into()));
         plan.put("k".into(), "3".into(), Some("2".into()));
         assert_eq!(plan.batch().puts, vec![("k".into(), "3".into())]);
-        assert_eq!(plan.undo().puts, vec![("k".into(), "1".into())]);
+        assert_eq!(
+            plan.undo_except("sync:").puts,
+            vec![("k".into(), "1".into())]
+        );
     }
 }

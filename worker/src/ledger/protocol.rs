@@ -15,6 +15,7 @@ use patgate_core::expiry::Expiry;
 use patgate_core::identity::{Email, TokenId, TokenName, UserId};
 use patgate_core::session::SessionKey;
 use patgate_core::time::Timestamp;
+use patgate_core::token::StorageKey;
 
 pub use super::schema::StoredAuditEvent as AuditEvent;
 
@@ -47,6 +48,7 @@ pub enum UserAction {
     CreateToken(CreateToken),
     UpdateToken(UpdateToken),
     DeleteToken(DeleteToken),
+    RevokeAllTokens(RevokeAllTokens),
     Audit(Audit),
 }
 
@@ -114,6 +116,7 @@ calls! {
     UserCall: UserAction::CreateToken => CreatedToken;
     UserCall: UserAction::UpdateToken => TokenSummary;
     UserCall: UserAction::DeleteToken => ();
+    UserCall: UserAction::RevokeAllTokens => usize;
     UserCall: UserAction::Audit => Vec<AuditEvent>;
 }
 
@@ -171,9 +174,33 @@ pub struct DeleteToken {
     pub token_id: TokenId,
 }
 
+/// Deletes every token of the user at once; the reply is how many there were.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct RevokeAllTokens {}
+
 /// The newest audit events first.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Audit {}
+
+/// A question to the ledger of `user_id` as the authority on one of its tokens. Lookups
+/// travel apart from commands: they only read committed state, so they never wait for a
+/// command to finish.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LookupRequest {
+    pub user_id: UserId,
+    pub lookup: LookupToken,
+}
+
+/// The current validation record of the token with this id, if it exists and has this
+/// hash. The reply is the record's JSON as KV would hold it, or `None`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LookupToken {
+    pub token_id: TokenId,
+    pub storage_key: StorageKey,
+}
+
+/// What [`LookupToken`] answers.
+pub type LookupReply = Result<Option<String>, LedgerError>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {

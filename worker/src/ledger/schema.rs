@@ -7,6 +7,8 @@
 //! | `session:<session key>` | [`SessionRecord`](patgate_core::session::SessionRecord) |
 //! | `audit:<20-digit sequence>` | [`StoredAuditEvent`] |
 //! | `audit-sequence` | the last audit sequence number |
+//! | `account` | [`StoredAccount`]: the email that validation records carry |
+//! | `sync:<storage key>` | the unix seconds since which KV may disagree with the ledger for that hash |
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,8 @@ pub const TOKEN_PREFIX: &str = "token:";
 pub const SESSION_PREFIX: &str = "session:";
 pub const AUDIT_PREFIX: &str = "audit:";
 pub const AUDIT_SEQUENCE_KEY: &str = "audit-sequence";
+pub const ACCOUNT_KEY: &str = "account";
+pub const SYNC_PREFIX: &str = "sync:";
 
 pub fn token_key(token_id: &TokenId) -> String {
     format!("{TOKEN_PREFIX}{}", token_id.as_str())
@@ -31,6 +35,11 @@ pub fn token_key(token_id: &TokenId) -> String {
 
 pub fn session_key(session: &SessionKey) -> String {
     format!("{SESSION_PREFIX}{}", session.as_str())
+}
+
+/// The marker that KV's record for `key` may not match the ledger yet (see `propagation`).
+pub fn sync_key(key: &StorageKey) -> String {
+    format!("{SYNC_PREFIX}{key}")
 }
 
 pub fn audit_key(sequence: u64) -> String {
@@ -64,6 +73,13 @@ impl TokenEntry {
             self.expires_at,
         )
     }
+}
+
+/// Who the ledger belongs to, beyond the object's name: validation records carry the email,
+/// and the ledger writes them when no session is at hand (reconciling, answering lookups).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAccount {
+    pub email: Email,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,9 +8,8 @@ use super::audit::{self, AuditAction};
 use super::plan::Plan;
 use super::protocol::{Account, EndSession, LedgerError, SignIn, SignOut};
 use super::schema::{decode, encode, load, session_key, StoredAuditEvent, SESSION_PREFIX};
-use super::Ledger;
-use crate::runtime::Entropy;
-use crate::store::{LedgerStorage, TokenStore};
+use super::{Ledger, LedgerPorts};
+use crate::store::LedgerStorage;
 
 /// A session's `last_seen_at` is refreshed at most this often (bounded writes; the idle
 /// timeout is 30 minutes, so a minute of slack is immaterial).
@@ -35,7 +34,7 @@ fn session_event(action: AuditAction, now: Timestamp) -> StoredAuditEvent {
     }
 }
 
-impl<L: LedgerStorage, T: TokenStore, E: Entropy> Ledger<'_, L, T, E> {
+impl<P: LedgerPorts> Ledger<'_, P> {
     /// Admits the holder of `session`, planning the refresh of its idle timer. A session that
     /// has ended is removed (its own commit, since the command ends there).
     pub(super) async fn admit(
@@ -74,6 +73,7 @@ impl<L: LedgerStorage, T: TokenStore, E: Entropy> Ledger<'_, L, T, E> {
                 plan.delete(key, json);
             }
         }
+        self.remember_account(&mut plan, &sign_in.email).await?;
         let record = SessionRecord::new(self.user_id.clone(), sign_in.email, now);
         plan.put(session_key(&sign_in.session), encode(&record), None);
         audit::append(

@@ -1,23 +1,25 @@
-//! The token lifecycle in the ledger, and the one place that keeps KV in step with it (see the
-//! ordering invariant in the module above).
+//! The token lifecycle in the ledger, and its answers as the authority on its tokens. Each
+//! change reaches KV and the revocation feed through `propagation`, in the order stated there.
 
 use patgate_core::identity::{TokenId, RANDOM_BYTES_FOR_TOKEN_ID};
-use patgate_core::record::TokenRecord;
 use patgate_core::time::Timestamp;
-use patgate_core::token::{generate, NewToken, StorageKey, RANDOM_BYTES_FOR_TOKEN};
+use patgate_core::token::{generate, NewToken, RANDOM_BYTES_FOR_TOKEN};
 
 use super::audit::{self, AuditAction};
 use super::plan::Plan;
+use super::propagation::KvChange;
 use super::protocol::{
-    Account, CreateToken, CreatedToken, DeleteToken, LedgerError, RecordUse, TokenSummary,
-    UpdateToken,
+    Account, CreateToken, CreatedToken, DeleteToken, LedgerError, LookupToken, RecordUse,
+    TokenSummary, UpdateToken,
 };
-use super::schema::TOKEN_PREFIX;
-use super::schema::{decode, encode, load, token_key, Loaded, StoredAuditEvent, TokenEntry};
-use super::Ledger;
+use super::schema::{
+    decode, encode, load, token_key, Loaded, StoredAuditEvent, TokenEntry, SYNC_PREFIX,
+    TOKEN_PREFIX,
+};
+use super::{Ledger, LedgerPorts};
 use crate::log;
 use crate::runtime::Entropy;
-use crate::store::{LedgerStorage, TokenStore};
+use crate::store::LedgerStorage;
 
 /// Tokens one user may hold at once.
 pub const MAX_TOKENS_PER_USER: usize = 200;
@@ -60,16 +62,25 @@ fn token_event(
     }
 }
 
-impl<L: LedgerStorage, T: TokenStore, E: Entropy> Ledger<'_, L, T, E> {
+impl<P: LedgerPorts> Ledger<'_, P> {
+    /// Every token entry, with its stored text.
+    async fn all_entries(&self) -> Result<Vec<Loaded<TokenEntry>>, LedgerError> {
+        let mut entries = Vec::new();
+        for (key, raw) in self.storage.list(TOKEN_PREFIX, false, usize::MAX).await? {
+            let value = decode::<TokenEntry>(&key, &raw)?;
+            entries.push(Loaded { key, raw, value });
+        }
+        Ok(entries)
+    }
+
     pub(super) async fn list_tokens(&self, plan: Plan) -> Result<Vec<TokenSummary>, LedgerError> {
         self.commit(&plan).await?;
-        let mut entries = self
-            .storage
-            .list(TOKEN_PREFIX, false, usize::MAX)
+        let mut entries: Vec<TokenEntry> = self
+            .all_entries()
             .await?
             .into_iter()
-            .map(|(key, json)| decode::<TokenEntry>(&key, &json))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|loaded| loaded.value)
+            .collect();
         entries.sort_by(|a, b| {
             b.created_at
                 .cmp(&a.created_at)
@@ -129,9 +140,23 @@ impl<L: LedgerStorage, T: TokenStore, E: Entropy> Ledger<'_, L, T, E> {
         let detail = describe_expiry(entry.expires_at);
         let event = token_event(AuditAction::Created, &entry, Some(detail), now);
         audit::append(self.storage, &mut plan, vec![event]).await?;
-        let record = entry.record(&account.user_id, &account.email);
-        self.commit_then_write_kv(plan, &entry.storage_key, &record)
-            .await?;
+        self.remember_account(&mut plan, &account.email).await?;
+        let change = [KvChange {
+            key: entry.storage_key.clone(),
+            record: Some(entry.record(&account.user_id, &account.email)),
+        }];
+        // A new hash has no stale answer anywhere: nothing to announce.
+        let plan = self.commit_marked(plan, &change, now).await?;
+        if self.propagate(&change).await > 0 {
+            // Nobody has seen the secret: undo the token, so that 503 means "nothing happened".
+            // The marker stays, and the alarm removes any record the failed write left in KV.
+            if let Err(undo_error) = self.storage.commit(plan.undo_except(SYNC_PREFIX)).await {
+                log::error(&format!(
+                    "ledger undo after a failed KV write failed: {undo_error}"
+                ));
+            }
+            return Err(LedgerError::Unavailable);
+        }
         Ok(CreatedToken {
             token: TokenSummary::from(&entry),
             plaintext: token.as_str().to_owned(),
@@ -170,9 +195,16 @@ impl<L: LedgerStorage, T: TokenStore, E: Entropy> Ledger<'_, L, T, E> {
             .collect();
         plan.put(before.key, encode(&after), Some(before.raw));
         audit::append(self.storage, &mut plan, events).await?;
-        let record = after.record(&account.user_id, &account.email);
-        self.commit_then_write_kv(plan, &after.storage_key, &record)
-            .await?;
+        self.remember_account(&mut plan, &account.email).await?;
+        let change = [KvChange {
+            key: after.storage_key.clone(),
+            record: Some(after.record(&account.user_id, &account.email)),
+        }];
+        self.announce(&change).await?;
+        self.commit_marked(plan, &change, now).await?;
+        // Committed and announced, the change is in force within the bound whatever KV does;
+        // a failed KV write is left to the alarm.
+        self.propagate(&change).await;
         Ok(TokenSummary::from(&after))
     }
 
@@ -183,13 +215,70 @@ impl<L: LedgerStorage, T: TokenStore, E: Entropy> Ledger<'_, L, T, E> {
         now: Timestamp,
     ) -> Result<(), LedgerError> {
         let entry = self.entry(&delete.token_id).await?;
-        // KV first: once this succeeds the token no longer validates, whatever happens next.
-        // If the ledger commit then fails, the entry stays and a retry finishes the job.
-        self.tokens.delete(&entry.value.storage_key).await?;
+        let change = [KvChange {
+            key: entry.value.storage_key.clone(),
+            record: None,
+        }];
         let event = token_event(AuditAction::Deleted, &entry.value, None, now);
         plan.delete(entry.key, entry.raw);
         audit::append(self.storage, &mut plan, vec![event]).await?;
-        self.commit(&plan).await
+        self.announce(&change).await?;
+        self.commit_marked(plan, &change, now).await?;
+        self.propagate(&change).await;
+        Ok(())
+    }
+
+    /// Deletes every token in one commit and one audit event; returns how many there were.
+    pub(super) async fn revoke_all_tokens(
+        &self,
+        mut plan: Plan,
+        now: Timestamp,
+    ) -> Result<usize, LedgerError> {
+        let entries = self.all_entries().await?;
+        if entries.is_empty() {
+            self.commit(&plan).await?;
+            return Ok(0);
+        }
+        let count = entries.len();
+        let mut changes = Vec::with_capacity(count);
+        for entry in entries {
+            changes.push(KvChange {
+                key: entry.value.storage_key,
+                record: None,
+            });
+            plan.delete(entry.key, entry.raw);
+        }
+        let event = StoredAuditEvent {
+            at: now,
+            action: AuditAction::RevokedAll,
+            token_id: None,
+            token_name: None,
+            detail: Some(format!("{count} tokens")),
+        };
+        audit::append(self.storage, &mut plan, vec![event]).await?;
+        self.announce(&changes).await?;
+        self.commit_marked(plan, &changes, now).await?;
+        self.propagate(&changes).await;
+        Ok(count)
+    }
+
+    /// The lookup answer: the current record of the token with this id and hash, if any.
+    pub(super) async fn current_record(
+        &self,
+        lookup: LookupToken,
+    ) -> Result<Option<String>, LedgerError> {
+        let Some(entry) = load::<TokenEntry>(self.storage, token_key(&lookup.token_id)).await?
+        else {
+            return Ok(None);
+        };
+        if entry.value.storage_key != lookup.storage_key {
+            return Ok(None);
+        }
+        let Some(email) = self.account_email().await? else {
+            log::error("ledger holds tokens but no account entry");
+            return Err(LedgerError::Unavailable);
+        };
+        Ok(Some(entry.value.record(self.user_id, &email).encode()))
     }
 
     pub(super) async fn record_use(
@@ -213,25 +302,5 @@ impl<L: LedgerStorage, T: TokenStore, E: Entropy> Ledger<'_, L, T, E> {
             plan.put(stored.key, encode(&entry), Some(stored.raw));
         }
         self.commit(&plan).await
-    }
-
-    /// Commits the ledger's plan, then writes the KV record; if KV fails, the plan is undone
-    /// exactly, so the ledger again matches what KV holds.
-    async fn commit_then_write_kv(
-        &self,
-        plan: Plan,
-        key: &StorageKey,
-        record: &TokenRecord,
-    ) -> Result<(), LedgerError> {
-        self.commit(&plan).await?;
-        if let Err(error) = self.tokens.put(key, &record.encode()).await {
-            if let Err(undo_error) = self.storage.commit(plan.undo()).await {
-                log::error(&format!(
-                    "ledger undo after a failed KV write failed: {undo_error}"
-                ));
-            }
-            return Err(error.into());
-        }
-        Ok(())
     }
 }

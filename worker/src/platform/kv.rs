@@ -1,9 +1,11 @@
 //! [`TokenStore`] over Workers KV.
 
+use patgate_core::time::Timestamp;
 use patgate_core::token::StorageKey;
 use worker::Env;
 
-use crate::store::{StoreError, TokenStore};
+use crate::runtime::{Clock, SystemClock};
+use crate::store::{is_rate_limit_message, kv_expiration, KvWriteError, StoreError, TokenStore};
 
 pub const TOKENS_BINDING: &str = "TOKENS";
 
@@ -25,8 +27,36 @@ impl<'a> KvTokenStore<'a> {
     }
 }
 
+/// The test build's own bookkeeping in KV (`lag`), under keys no token hash can take.
+#[cfg(feature = "simulated-lag")]
+impl KvTokenStore<'_> {
+    pub async fn get_raw(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.kv()?.get(key).text().await.map_err(kv_error("get"))
+    }
+
+    pub async fn put_raw(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.kv()?
+            .put(key, value)
+            .map_err(kv_error("put"))?
+            .execute()
+            .await
+            .map_err(kv_error("put"))
+    }
+}
+
 fn kv_error(operation: &str) -> impl FnOnce(worker::kv::KvError) -> StoreError + '_ {
     move |e| StoreError(format!("KV {operation}: {e}"))
+}
+
+fn write_error(operation: &str) -> impl FnOnce(worker::kv::KvError) -> KvWriteError + '_ {
+    move |e| {
+        let error = kv_error(operation)(e);
+        if is_rate_limit_message(&error.0) {
+            KvWriteError::RateLimited
+        } else {
+            KvWriteError::Failed(error)
+        }
+    }
 }
 
 impl TokenStore for KvTokenStore<'_> {
@@ -38,19 +68,28 @@ impl TokenStore for KvTokenStore<'_> {
             .map_err(kv_error("get"))
     }
 
-    async fn put(&self, key: &StorageKey, record_json: &str) -> Result<(), StoreError> {
-        self.kv()?
+    async fn put(
+        &self,
+        key: &StorageKey,
+        record_json: &str,
+        expires_at: Option<Timestamp>,
+    ) -> Result<(), KvWriteError> {
+        let mut put = self
+            .kv()
+            .map_err(KvWriteError::Failed)?
             .put(key.as_str(), record_json)
-            .map_err(kv_error("put"))?
-            .execute()
-            .await
-            .map_err(kv_error("put"))
+            .map_err(write_error("put"))?;
+        if let Some(at) = expires_at {
+            put = put.expiration(kv_expiration(at, SystemClock.now()));
+        }
+        put.execute().await.map_err(write_error("put"))
     }
 
-    async fn delete(&self, key: &StorageKey) -> Result<(), StoreError> {
-        self.kv()?
+    async fn delete(&self, key: &StorageKey) -> Result<(), KvWriteError> {
+        self.kv()
+            .map_err(KvWriteError::Failed)?
             .delete(key.as_str())
             .await
-            .map_err(kv_error("delete"))
+            .map_err(write_error("delete"))
     }
 }

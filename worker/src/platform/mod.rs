@@ -1,21 +1,26 @@
 //! Everything that touches workers-rs and the JavaScript runtime: the fetch entry point, the
-//! conversion of requests and replies, KV, the `UserLedger` Durable Object, the origin fetch
-//! and the static assets. The logic above this layer is plain Rust and runs natively in tests.
+//! conversion of requests and replies, KV, the `UserLedger` and `RevocationFeed` Durable
+//! Objects, the cache, the origin fetch and the static assets. The logic above this layer is
+//! plain Rust and runs natively in tests.
 
 mod body;
+mod durable_storage;
+mod feed_object;
 mod kv;
+#[cfg(feature = "simulated-lag")]
+mod lag;
 mod ledger_object;
 mod limiter;
 mod provider;
+mod stub;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
 
 use patgate_core::origin::{RequestId, RANDOM_BYTES_FOR_REQUEST_ID};
-use patgate_core::time::Timestamp;
 use patgate_core::verify::Principal;
 use wasm_bindgen::JsValue;
-use worker::{Context, Env, Fetch, Request, Response};
+use worker::{Context, Delay, Env, Fetch, Request, Response};
 
 use crate::auth::{self, authenticate};
 use crate::config::{Config, Forwarding};
@@ -27,20 +32,53 @@ use crate::ledger::client::LedgerClient;
 use crate::ledger::protocol::RecordUse;
 use crate::limits::{self, Limit};
 use crate::log;
+use crate::revocation::feed::FeedCopy;
+use crate::revocation::{refresh_claimed, Gate, RevocationMode};
 use crate::router::{self, ConsoleRoute, Route};
-use crate::runtime::{Clock, Entropy, SystemClock, SystemEntropy};
+use crate::runtime::{Clock, Entropy, Sleep, SystemClock, SystemEntropy, UnixMillis};
 use body::WorkerBody;
-use kv::KvTokenStore;
+use feed_object::CachedFeedSource;
 use ledger_object::DurableObjectTransport;
 use limiter::WorkersRateLimiter;
 use provider::PlatformSignIn;
 
+pub use feed_object::RevocationFeed;
 pub use ledger_object::UserLedger;
+
+#[cfg(not(feature = "simulated-lag"))]
+use kv::KvTokenStore as ValidationKv;
+#[cfg(feature = "simulated-lag")]
+use lag::LaggingKv as ValidationKv;
+
+/// The KV records as validation and the ledgers reach them. In the test build
+/// (`simulated-lag`), a request's `X-Patgate-Sim-Location` picks the simulated location whose
+/// stale view it gets; a release build has no such thing.
+#[cfg(not(feature = "simulated-lag"))]
+fn validation_kv<'e>(env: &'e Env, _req: Option<&Request>) -> ValidationKv<'e> {
+    ValidationKv::new(env)
+}
+
+#[cfg(feature = "simulated-lag")]
+fn validation_kv<'e>(env: &'e Env, req: Option<&Request>) -> ValidationKv<'e> {
+    ValidationKv::new(env, &config(env), req)
+}
+
+/// Waits with the runtime's timer (`setTimeout`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemSleep;
+
+impl Sleep for SystemSleep {
+    async fn sleep(&self, millis: u64) {
+        Delay::from(std::time::Duration::from_millis(millis)).await;
+    }
+}
 
 thread_local! {
     /// The configuration, parsed from the first request's environment: it is the same for
     /// every request an isolate serves.
     static CONFIG: OnceCell<Rc<Config>> = const { OnceCell::new() };
+    /// This isolate's copy of the revocation feed.
+    static FEED: Rc<FeedCopy> = Rc::new(FeedCopy::default());
 }
 
 fn config(env: &Env) -> Rc<Config> {
@@ -62,6 +100,16 @@ enum Answer {
 }
 
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    if config(&env).simulated_lag.is_err() {
+        // A test-build setting in a release build: serve nothing rather than guess.
+        return into_response(Reply::error(&ApiError::Misconfigured(
+            "this build refuses a test-only setting",
+        )));
+    }
+    #[cfg(feature = "simulated-lag")]
+    if let Some(reply) = lag::control(&req, &env).await {
+        return into_response(reply);
+    }
     let method = Method::parse(&req.inner().method());
     let path = req.path();
     let answer = match router::route(&method, &path) {
@@ -99,6 +147,8 @@ fn into_response(reply: Reply) -> worker::Result<Response> {
     for (name, value) in &reply.headers {
         headers.append(name, value)?;
     }
+    #[cfg(feature = "simulated-lag")]
+    headers.set("X-Patgate-Simulated-Lag", lag::SIMULATED_LAG_MARKER)?;
     let builder = Response::builder()
         .with_status(reply.status)
         .with_headers(headers);
@@ -145,11 +195,29 @@ async fn authenticated(
     req: &Request,
     env: &Env,
     ctx: &Context,
-) -> Result<(Principal, Timestamp), ApiError> {
-    let now = SystemClock.now();
+) -> Result<(Principal, UnixMillis), ApiError> {
+    let now = SystemClock.now_millis();
+    let mode = config(env)
+        .revocation
+        .clone()
+        .map_err(|_| ApiError::Misconfigured("token validation is not configured"))?;
     let authorization = req.headers().get("Authorization")?;
     let authorization = authorization.as_deref();
-    let outcome = authenticate(authorization, &KvTokenStore::new(env), now).await;
+    let own_origin = req.url()?.origin().ascii_serialization();
+    let feed = FEED.with(Rc::clone);
+    let source = CachedFeedSource::new(env.clone(), &own_origin);
+    let gate = Gate {
+        mode,
+        feed: &feed,
+        source: &source,
+        authority: &ledger(env),
+    };
+    let store = validation_kv(env, Some(req));
+    let outcome = authenticate(authorization, &store, &gate, now).await;
+    if mode == RevocationMode::Fast && feed.claim_refresh(now) {
+        // Off the response path: this request has its answer already.
+        ctx.wait_until(async move { refresh_claimed(&feed, &source, now).await });
+    }
     let limiter = WorkersRateLimiter(env);
     let looked_up = auth::looks_up(authorization);
     let principal =
@@ -206,7 +274,7 @@ async fn forward(req: &Request, env: &Env, ctx: &Context) -> Result<Answer, ApiE
         client,
         &principal,
         target,
-        now,
+        now.timestamp(),
         &RequestId::from_random(&random),
     );
     send_to_origin(req, plan).await.map(Answer::Passthrough)
@@ -272,8 +340,8 @@ fn place_of(req: &Request) -> Option<String> {
 }
 
 /// Records "last used" off the response path: never delays or fails the request.
-fn note_use(principal: &Principal, req: &Request, env: &Env, ctx: &Context, now: Timestamp) {
-    if !gateway::due_for_report(principal.token_id().as_str(), now) {
+fn note_use(principal: &Principal, req: &Request, env: &Env, ctx: &Context, now: UnixMillis) {
+    if !gateway::due_for_report(principal.token_id().as_str(), now.timestamp()) {
         return;
     }
     let ledger = ledger(env);

@@ -1,5 +1,10 @@
 //! Native tests of the ledger with in-memory stores and injected faults, through the same JSON
-//! protocol the Durable Object receives.
+//! protocol the Durable Object receives. [`propagation`] tests how changes reach KV and the
+//! revocation feed.
+
+mod propagation;
+
+use std::cell::Cell;
 
 use futures_executor::block_on;
 use patgate_core::expiry::{Expiry, ExpiryDays};
@@ -11,20 +16,48 @@ use patgate_core::time::Timestamp;
 use patgate_core::token::UntrustedToken;
 
 use super::audit::{AuditAction, AUDIT_RETENTION};
+use super::client::{LedgerClient, LedgerTransport, TransportError};
 use super::protocol::*;
 use super::*;
 use crate::auth::authenticate;
 use crate::error::ApiError;
+use crate::revocation::feed::FeedCopy;
+use crate::revocation::{refresh_if_due, Gate, RevocationMode};
+use crate::runtime::UnixMillis;
 use crate::store::memory::{Faults, MemoryLedgerStorage, MemoryTokenStore};
-use crate::testing::{at, CountingEntropy};
+use crate::testing::{at, CountingEntropy, MemoryFeed, RecordingSleep};
 
+/// One user's ledger and everything around it: KV, the revocation feed, a clock.
 struct World {
     storage: MemoryLedgerStorage,
     tokens: MemoryTokenStore,
+    feed: MemoryFeed,
+    sleep: RecordingSleep,
     entropy: CountingEntropy,
     user_id: UserId,
     email: Email,
     session: SessionKey,
+    /// The offset (seconds after `START`) of the command being run.
+    offset: Cell<u64>,
+}
+
+impl LedgerPorts for World {
+    type Storage = MemoryLedgerStorage;
+    type Kv = MemoryTokenStore;
+    type Entropy = CountingEntropy;
+    type Feed = MemoryFeed;
+    type Sleep = RecordingSleep;
+}
+
+/// The ledger as the Worker reaches it, for lookups.
+impl LedgerTransport for &World {
+    async fn send(&self, _: &UserId, request: String) -> Result<String, TransportError> {
+        Ok(self.ledger().handle(&request, at(self.offset.get())).await)
+    }
+
+    async fn lookup(&self, _: &UserId, request: String) -> Result<String, TransportError> {
+        Ok(self.ledger().lookup(&request).await)
+    }
 }
 
 fn days(n: u64) -> Expiry {
@@ -41,10 +74,13 @@ impl World {
         let world = Self {
             storage: MemoryLedgerStorage::default(),
             tokens: MemoryTokenStore::default(),
+            feed: MemoryFeed::default(),
+            sleep: RecordingSleep::default(),
             entropy: CountingEntropy::default(),
             user_id,
             email,
             session,
+            offset: Cell::new(0),
         };
         let sign_in = SignIn {
             email: world.email.clone(),
@@ -59,24 +95,43 @@ impl World {
         self.call_for(&self.user_id, call, offset)
     }
 
+    fn ledger(&self) -> Ledger<'_, Self> {
+        Ledger {
+            storage: &self.storage,
+            tokens: &self.tokens,
+            entropy: &self.entropy,
+            feed: &self.feed,
+            sleep: &self.sleep,
+            user_id: &self.user_id,
+        }
+    }
+
+    /// Moves the world's clocks (the ledger's, the feed's) to `offset`.
+    fn set_time(&self, offset: u64) {
+        self.offset.set(offset);
+        self.feed.now.set(millis(at(offset)).0);
+    }
+
     fn call_for<C: Call>(
         &self,
         user_id: &UserId,
         call: C,
         offset: u64,
     ) -> Result<C::Reply, LedgerError> {
-        let ledger = Ledger {
-            storage: &self.storage,
-            tokens: &self.tokens,
-            entropy: &self.entropy,
-            user_id: &self.user_id,
-        };
+        self.set_time(offset);
         let request = schema::encode(&LedgerRequest {
             user_id: user_id.clone(),
             command: call.into(),
         });
-        let reply = block_on(ledger.handle(&request, at(offset)));
+        let reply = block_on(self.ledger().handle(&request, at(offset)));
         serde_json::from_str(&reply).unwrap()
+    }
+
+    /// Runs the alarm's reconciliation at `offset`; returns how many hashes remain out of step.
+    fn reconcile_at(&self, offset: u64) -> Result<usize, LedgerError> {
+        self.set_time(offset);
+        self.storage.alarm.set(None);
+        block_on(self.ledger().reconcile(at(offset)))
     }
 
     fn act_at<A: UserCall>(&self, action: A, offset: u64) -> Result<A::Reply, LedgerError> {
@@ -126,10 +181,47 @@ impl World {
         self.act(Audit {}).unwrap()
     }
 
+    /// Validates as the Worker does in fast mode, with a feed copy taken at `when`, and
+    /// checks that strict mode agrees.
     fn validates_at(&self, plaintext: &str, when: Timestamp) -> Result<String, ApiError> {
         let header = format!("Bearer {plaintext}");
-        let principal = block_on(authenticate(Some(&header), &self.tokens, when))?;
-        Ok(principal.token_name().as_str().to_owned())
+        let now = millis(when);
+        self.feed.now.set(now.0);
+        let copy = FeedCopy::default();
+        block_on(refresh_if_due(&copy, &self.feed, now));
+        let client = LedgerClient::new(self);
+        let answer = |mode| {
+            let gate = Gate {
+                mode,
+                feed: &copy,
+                source: &self.feed,
+                authority: &client,
+            };
+            block_on(authenticate(Some(&header), &self.tokens, &gate, now))
+                .map(|principal| principal.token_name().as_str().to_owned())
+        };
+        let fast = answer(RevocationMode::Fast);
+        assert_eq!(fast, answer(RevocationMode::Strict), "the modes disagree");
+        fast
+    }
+
+    /// KV's record for a token, as JSON.
+    fn kv_record(&self, plaintext: &str) -> Option<String> {
+        let key = UntrustedToken::parse(plaintext)
+            .unwrap()
+            .storage_key()
+            .clone();
+        self.tokens.records.borrow().get(key.as_str()).cloned()
+    }
+
+    /// The ledger's sync markers (hashes KV may not match yet).
+    fn markers(&self) -> Vec<String> {
+        let entries = self.storage.entries.borrow();
+        entries
+            .keys()
+            .filter(|k| k.starts_with("sync:"))
+            .cloned()
+            .collect()
     }
 
     fn validates(&self, plaintext: &str) -> Result<String, ApiError> {
@@ -145,6 +237,10 @@ impl World {
 
 fn fail(get: bool, put: bool, delete: bool) -> Faults {
     Faults { get, put, delete }
+}
+
+fn millis(at: Timestamp) -> UnixMillis {
+    UnixMillis(at.unix_seconds() * 1000)
 }
 
 #[test]
@@ -163,24 +259,6 @@ fn create_stores_only_the_hash_and_validates_at_once() {
 }
 
 #[test]
-fn each_command_commits_once() {
-    let world = World::new("ada@example.com");
-    let before = world.storage.commits.get();
-    let created = world.create("CI", Expiry::Never).unwrap();
-    assert_eq!(world.storage.commits.get(), before + 1, "create");
-    world
-        .act_at(world.update(&created.token.id, "CD", None), 20)
-        .unwrap();
-    assert_eq!(world.storage.commits.get(), before + 2, "update");
-    world
-        .act(DeleteToken {
-            token_id: created.token.id,
-        })
-        .unwrap();
-    assert_eq!(world.storage.commits.get(), before + 3, "delete");
-}
-
-#[test]
 fn list_is_newest_first() {
     let world = World::new("ada@example.com");
     let first = world.create("first", Expiry::Never).unwrap().token;
@@ -196,122 +274,6 @@ fn list_is_newest_first() {
         .token;
     let names: Vec<_> = world.list().into_iter().map(|t| t.name).collect();
     assert_eq!(names, vec![second.name, first.name]);
-}
-
-#[test]
-fn a_failed_kv_write_on_create_leaves_nothing_behind() {
-    let world = World::new("ada@example.com");
-    let before = world.storage.entries.borrow().clone();
-    world.tokens.faults.set(fail(false, true, false));
-    assert_eq!(
-        world.create("CI", Expiry::Never).unwrap_err(),
-        LedgerError::Unavailable
-    );
-    world.tokens.faults.set(Faults::default());
-    // The undo is exact: the ledger is as it was, byte for byte.
-    assert_eq!(*world.storage.entries.borrow(), before);
-    assert!(world.list().is_empty());
-    assert!(world.tokens.records.borrow().is_empty());
-    assert!(world
-        .events()
-        .iter()
-        .all(|e| e.action != AuditAction::Created));
-}
-
-#[test]
-fn a_failed_ledger_write_on_create_writes_no_kv_record() {
-    let world = World::new("ada@example.com");
-    world.storage.faults.set(fail(false, true, false));
-    assert_eq!(
-        world.create("CI", Expiry::Never).unwrap_err(),
-        LedgerError::Unavailable
-    );
-    assert!(world.tokens.records.borrow().is_empty());
-}
-
-#[test]
-fn delete_refuses_at_once_and_a_failed_kv_delete_changes_nothing() {
-    let world = World::new("ada@example.com");
-    let created = world.create("CI", Expiry::Never).unwrap();
-    let delete = || DeleteToken {
-        token_id: created.token.id.clone(),
-    };
-
-    world.tokens.faults.set(fail(false, false, true));
-    assert_eq!(world.act(delete()).unwrap_err(), LedgerError::Unavailable);
-    world.tokens.faults.set(Faults::default());
-    assert_eq!(world.list().len(), 1);
-    world.validates(&created.plaintext).unwrap();
-
-    assert_eq!(world.act(delete()), Ok(()));
-    assert_eq!(
-        world.validates(&created.plaintext),
-        Err(ApiError::InvalidToken)
-    );
-    assert!(world.list().is_empty());
-    assert_eq!(world.act(delete()).unwrap_err(), LedgerError::NotFound);
-}
-
-#[test]
-fn a_failed_ledger_delete_after_kv_delete_still_refuses_the_token() {
-    let world = World::new("ada@example.com");
-    let created = world.create("CI", Expiry::Never).unwrap();
-    world.storage.faults.set(fail(false, false, true));
-    let delete = || DeleteToken {
-        token_id: created.token.id.clone(),
-    };
-    assert_eq!(world.act(delete()).unwrap_err(), LedgerError::Unavailable);
-    assert_eq!(
-        world.validates(&created.plaintext),
-        Err(ApiError::InvalidToken)
-    );
-    // A retry finishes the job.
-    world.storage.faults.set(Faults::default());
-    assert_eq!(world.act(delete()), Ok(()));
-    assert!(world.list().is_empty());
-}
-
-#[test]
-fn update_changes_validation_at_once_and_reverts_when_kv_fails() {
-    let world = World::new("ada@example.com");
-    let created = world.create("CI", Expiry::Never).unwrap();
-    let id = &created.token.id;
-    let plaintext = &created.plaintext;
-
-    let token = world
-        .act(world.update(id, "deploy", Some(days(1))))
-        .unwrap();
-    assert_eq!(token.name.as_str(), "deploy");
-    assert_eq!(token.expires_at, Some(at(10 + 86_400)));
-    assert_eq!(world.validates(plaintext).unwrap(), "deploy");
-    // One day later it has expired.
-    assert_eq!(
-        world.validates_at(plaintext, at(10 + 86_400)),
-        Err(ApiError::InvalidToken)
-    );
-
-    let before = world.storage.entries.borrow().clone();
-    world.tokens.faults.set(fail(false, true, false));
-    assert_eq!(
-        world
-            .act(world.update(id, "broken", Some(Expiry::Never)))
-            .unwrap_err(),
-        LedgerError::Unavailable
-    );
-    world.tokens.faults.set(Faults::default());
-    assert_eq!(*world.storage.entries.borrow(), before);
-    assert_eq!(world.list()[0].name.as_str(), "deploy");
-    assert_eq!(world.validates(plaintext).unwrap(), "deploy");
-    let actions: Vec<_> = world.events().into_iter().map(|e| e.action).collect();
-    assert_eq!(
-        actions,
-        vec![
-            AuditAction::ExpiryChanged,
-            AuditAction::Renamed,
-            AuditAction::Created,
-            AuditAction::SignedIn
-        ]
-    );
 }
 
 #[test]
@@ -433,17 +395,6 @@ fn audit_keeps_the_newest_events_only() {
         .filter(|k| k.starts_with("audit:"))
         .count();
     assert_eq!(stored_events, AUDIT_RETENTION);
-}
-
-#[test]
-fn undoing_a_change_restores_events_dropped_by_retention() {
-    let (world, created) = World::with_full_audit_log();
-    let before = world.storage.entries.borrow().clone();
-    world.tokens.faults.set(fail(false, true, false));
-    assert!(world
-        .act(world.update(&created.token.id, "lost", None))
-        .is_err());
-    assert_eq!(*world.storage.entries.borrow(), before);
 }
 
 #[test]
