@@ -19,6 +19,9 @@
 pub mod feed;
 pub mod log;
 
+#[cfg(test)]
+mod simulation;
+
 use patgate_core::identity::{TokenId, UserId};
 use patgate_core::record::StoredRecord;
 use patgate_core::token::StorageKey;
