@@ -56,9 +56,11 @@ export const TEST_SECRETS = {
  * settings (a value of '' unsets one). Returns { base, stateDir, stop }. Development sign-in
  * is on unless `devLogin: false`; `limits` replaces rate limits by binding. `port` picks the
  * port (else a free one); `env` a wrangler environment and `config` another configuration,
- * which get no test secrets.
+ * which get no test secrets. `healthPath` is polled until the Worker is ready.
  */
-export async function startWorker({ vars = {}, devLogin = true, config, limits, port, env } = {}) {
+export async function startWorker({
+  vars = {}, devLogin = true, config, limits, port, env, healthPath = config && !limits ? '/' : '/auth/v1/health',
+} = {}) {
   const local = !config && !env;
   port ??= await freePort();
   const inspectorPort = await freePort();
@@ -82,7 +84,6 @@ export async function startWorker({ vars = {}, devLogin = true, config, limits, 
   child.stdout.on('data', (chunk) => { output += chunk; });
   child.stderr.on('data', (chunk) => { output += chunk; });
   const base = `http://localhost:${port}`;
-  const healthPath = config && !limits ? '/' : '/auth/v1/health';
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);

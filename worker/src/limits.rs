@@ -56,6 +56,7 @@ impl Limit {
                 | ConsoleRoute::CreateToken
                 | ConsoleRoute::UpdateToken(_)
                 | ConsoleRoute::DeleteToken(_)
+                | ConsoleRoute::RevokeAllTokens
                 | ConsoleRoute::Audit,
             )
             | Err(_) => Self::Console,

@@ -37,6 +37,7 @@ pub enum ConsoleRoute {
     /// The id as it appeared in the path, not yet parsed.
     UpdateToken(String),
     DeleteToken(String),
+    RevokeAllTokens,
     Audit,
 }
 
@@ -75,6 +76,8 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
             (["tokens"], Get) => Ok(ConsoleRoute::ListTokens),
             (["tokens"], Post) => Ok(ConsoleRoute::CreateToken),
             (["tokens"], _) => Err(ApiError::MethodNotAllowed("GET, POST")),
+            (["tokens", "revoke-all"], Post) => Ok(ConsoleRoute::RevokeAllTokens),
+            (["tokens", "revoke-all"], _) => Err(ApiError::MethodNotAllowed("POST")),
             (["tokens", id], Patch) => Ok(ConsoleRoute::UpdateToken((*id).to_owned())),
             (["tokens", id], Delete) => Ok(ConsoleRoute::DeleteToken((*id).to_owned())),
             (["tokens", _], _) => Err(ApiError::MethodNotAllowed("PATCH, DELETE")),
@@ -171,6 +174,18 @@ mod tests {
             "/console/api/tokens/tok_x",
             console(Err(ApiError::MethodNotAllowed("PATCH, DELETE"))),
         );
+        check(
+            "POST",
+            "/console/api/tokens/revoke-all",
+            console(Ok(ConsoleRoute::RevokeAllTokens)),
+        );
+        for method in ["DELETE", "PATCH", "GET"] {
+            check(
+                method,
+                "/console/api/tokens/revoke-all",
+                console(Err(ApiError::MethodNotAllowed("POST"))),
+            );
+        }
         check(
             "GET",
             "/console/auth/logout",

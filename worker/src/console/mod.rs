@@ -26,13 +26,16 @@ use crate::error::ApiError;
 use crate::http::{Headers, Method, Reply};
 use crate::ledger::client::{LedgerClient, LedgerTransport};
 use crate::ledger::protocol::{
-    Audit, CreateToken, DeleteToken, EndSession, ListTokens, Me, SignIn, SignOut, UpdateToken,
+    Audit, CreateToken, DeleteToken, EndSession, ListTokens, Me, RevokeAllTokens, SignIn, SignOut,
+    UpdateToken,
 };
 use crate::router::ConsoleRoute;
 use crate::runtime::Entropy;
 use crate::signin::SignInPorts;
 use body::BodySource;
-use views::{AuditList, CreatedTokenView, TokenList, TokenView, UserEnvelope, UserView};
+use views::{
+    AuditList, CreatedTokenView, RevokedTokens, TokenList, TokenView, UserEnvelope, UserView,
+};
 
 /// The parts of a console request the handlers read.
 #[derive(Debug)]
@@ -154,6 +157,12 @@ impl<T: LedgerTransport, E: Entropy, S: SignInPorts> Console<'_, T, E, S> {
                     .as_user(&session, DeleteToken { token_id })
                     .await?;
                 Ok(Reply::no_content())
+            }
+            ConsoleRoute::RevokeAllTokens => {
+                let session = session_of(&req.headers)?;
+                request::expect_empty(&body::read_text(req.body).await?)?;
+                let revoked = self.ledger.as_user(&session, RevokeAllTokens {}).await?;
+                Reply::json(200, &RevokedTokens { revoked })
             }
             ConsoleRoute::Audit => {
                 let events = self

@@ -203,6 +203,53 @@ fn the_token_lifecycle_through_the_handlers() {
 }
 
 #[test]
+fn revoke_all_refuses_every_token_of_the_user_only() {
+    let setup = Setup::new(true);
+    let ada = setup.sign_in("ada@example.com");
+    let bob = setup.sign_in("bob@example.com");
+    let create = |cookie: &str| {
+        let reply = setup.send(
+            "POST",
+            "/console/api/tokens",
+            &with_cookie(cookie, &WRITE),
+            r#"{"name":"CI","expires_in_days":null}"#,
+        );
+        body(&reply)["token"].as_str().unwrap().to_owned()
+    };
+    let adas: Vec<String> = (0..3).map(|_| create(&ada)).collect();
+    let bobs = create(&bob);
+    let revoke = |cookie: &str, headers: &[(&str, &str)], payload: &str| {
+        setup.send(
+            "POST",
+            "/console/api/tokens/revoke-all",
+            &with_cookie(cookie, headers),
+            payload,
+        )
+    };
+    // The CSRF rules of every unsafe route, and a strict body.
+    assert_eq!(revoke(&ada, &[], "").status, 403);
+    assert_eq!(revoke(&ada, &WRITE, r#"{"all":true}"#).status, 400);
+    assert!(adas.iter().all(|token| setup.validates(token)));
+
+    let reply = revoke(&ada, &WRITE, "{}");
+    assert_eq!(reply.status, 200, "{}", text(&reply));
+    assert_eq!(body(&reply), json!({ "revoked": 3 }));
+    assert!(adas.iter().all(|token| !setup.validates(token)));
+    assert!(setup.validates(&bobs));
+    assert_eq!(body(&revoke(&ada, &WRITE, "")), json!({ "revoked": 0 }));
+
+    let events = body(&setup.send("GET", "/console/api/audit", &with_cookie(&ada, &[]), ""));
+    let revoked: Vec<_> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "revoked_all")
+        .collect();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0]["detail"], "3 tokens");
+}
+
+#[test]
 fn a_pat_meets_403_before_any_other_answer() {
     let setup = Setup::new(true);
     let pat = [("Authorization", "Bearer pat_x")];

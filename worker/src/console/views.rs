@@ -90,6 +90,12 @@ impl std::fmt::Debug for CreatedTokenView {
     }
 }
 
+/// The answer of revoke-all: how many tokens there were.
+#[derive(Debug, Serialize)]
+pub struct RevokedTokens {
+    pub revoked: usize,
+}
+
 #[derive(Debug, Serialize)]
 pub struct AuditEventView {
     pub at: String,

@@ -5,10 +5,11 @@
 //! - A request names its simulated location in `X-Patgate-Sim-Location`. Each location other
 //!   than the ledger's own keeps every KV read, found or not, for `SIMULATED_KV_LAG` seconds,
 //!   as KV's edge caches do.
-//! - Writes are limited to one per second per key (KV answers 429 beyond), and
-//!   `POST /__sim/fail-kv-writes?count=N` makes the next N writes fail outright.
-//! - `GET /__sim/kv?location=L&key=K` shows what location L's KV would answer for key K now,
-//!   so a test can prove a location still holds a stale record.
+//! - Writes are limited to one per second per key (KV answers 429 beyond; `GET
+//!   /__sim/stats` counts those answers), and `POST /__sim/fail-kv-writes?count=N` makes the
+//!   next N writes fail outright.
+//! - `GET /__sim/kv?location=L&key=K` shows what location L's KV would answer for key K now
+//!   (`home`: KV itself), so a test can prove a location still holds a stale record.
 //!
 //! A release build cannot contain this module, and refuses to serve with `SIMULATED_KV_LAG`
 //! set (`config`); `tests/e2e/lag.test.mjs` checks the release bundle for [`SIMULATED_LAG_MARKER`].
@@ -33,8 +34,10 @@ pub const SIMULATED_LAG_MARKER: &str = "patgate-simulated-kv-lag: test build, ne
 const LOCATION_HEADER: &str = "X-Patgate-Sim-Location";
 /// The ledger's own location: it sees its writes at once.
 const HOME: &str = "home";
-/// A KV key (never a token hash: those are hex) counting writes still to fail.
+/// KV keys (never a token hash: those are hex) for the test build's counters: writes still
+/// to fail, and writes answered 429 so far.
 const FAIL_WRITES_KEY: &str = "__sim_fail_writes";
+const RATE_LIMITED_KEY: &str = "__sim_rate_limited";
 const KV_WRITE_INTERVAL_MS: u64 = 1_000;
 
 type CacheEntry = (Option<String>, UnixMillis);
@@ -89,6 +92,16 @@ impl<'e> LaggingKv<'e> {
             too_soon
         });
         if too_soon {
+            let seen = counter(&self.kv, RATE_LIMITED_KEY).await;
+            let noted = match seen {
+                Ok(count) => {
+                    self.kv
+                        .put_raw(RATE_LIMITED_KEY, &(count + 1).to_string())
+                        .await
+                }
+                Err(error) => Err(error),
+            };
+            noted.map_err(KvWriteError::Failed)?;
             return Err(KvWriteError::RateLimited);
         }
         if self
@@ -102,6 +115,15 @@ impl<'e> LaggingKv<'e> {
         }
         Ok(())
     }
+}
+
+/// A test-build counter kept in KV (absent means zero).
+async fn counter(kv: &KvTokenStore<'_>, key: &str) -> Result<u64, StoreError> {
+    Ok(kv
+        .get_raw(key)
+        .await?
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0))
 }
 
 /// What `location` reads for `key` now: its cached read while fresh, else KV (then cached).
@@ -157,11 +179,15 @@ pub async fn control(req: &Request, env: &Env) -> Option<Reply> {
         "/__sim/kv" => {
             let lag = super::config(env).simulated_lag.clone().ok().flatten()?;
             let key = StorageKey::parse(query.get("key")?)?;
-            let location = query.get("location")?;
-            read_at(&kv, location, &key, lag)
-                .await
-                .map(|(value, cached)| json!({ "value": value, "cached": cached }))
+            let read = match query.get("location")?.as_str() {
+                HOME => kv.get(&key).await.map(|value| (value, false)),
+                location => read_at(&kv, location, &key, lag).await,
+            };
+            read.map(|(value, cached)| json!({ "value": value, "cached": cached }))
         }
+        "/__sim/stats" => counter(&kv, RATE_LIMITED_KEY)
+            .await
+            .map(|count| json!({ "rate_limited_writes": count })),
         "/__sim/fail-kv-writes" => {
             let count = query.get("count")?.parse::<u64>().ok()?;
             kv.put_raw(FAIL_WRITES_KEY, &count.to_string())
