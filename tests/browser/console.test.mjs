@@ -92,7 +92,7 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Delete Deploy' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete token' });
     await confirm.getByText('“Deploy”').waitFor();
-    await confirm.getByText('stops working at once').waitFor();
+    await confirm.getByText('stops working within seconds').waitFor();
     await assertAccessible(page, 'delete confirmation');
     await shot(page, '05-delete-confirm');
     await confirm.getByRole('button', { name: 'Delete token' }).click();
@@ -293,6 +293,49 @@ describe('web console', () => {
     await page.goto(`${worker.base}/console/#/nowhere`);
     await page.getByRole('heading', { name: 'Personal access tokens' }).waitFor();
     assert.equal(new URL(page.url()).hash, '#/tokens');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test('revoke all: the confirmation names the count, and every token is refused', async () => {
+    const { context, page, problems } = await newPage();
+    await signIn(page, 'revoke-all@example.com');
+    await page.getByRole('heading', { name: 'No tokens yet' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Revoke all tokens…' }).count(), 0, 'nothing to revoke');
+    const tokens = [];
+    for (const name of ['Laptop', 'CI']) {
+      await page.getByRole('button', { name: 'Generate new token' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New personal access token' });
+      await dialog.getByLabel('Name').fill(name);
+      await dialog.getByRole('button', { name: 'Generate token' }).click();
+      const shown = page.getByRole('dialog', { name: 'Your new token' });
+      tokens.push(await shown.getByLabel(`Token “${name}”`).inputValue());
+      await shown.getByRole('button', { name: 'I have copied it' }).click();
+      await page.locator('tr', { hasText: name }).waitFor();
+    }
+    for (const token of tokens) assert.equal((await verify(worker.base, token)).status, 200);
+
+    await page.getByRole('button', { name: 'Revoke all tokens…' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Revoke all tokens' });
+    await confirm.locator('strong', { hasText: 'all 2 tokens' }).waitFor();
+    await confirm.getByText('stops working within seconds').waitFor();
+    await assertAccessible(page, 'revoke-all confirmation');
+    await shot(page, '07-revoke-all-confirm');
+    // Cancelling changes nothing.
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await assertFocusAfterDialog(page, 'Revoke all tokens…');
+    for (const token of tokens) assert.equal((await verify(worker.base, token)).status, 200);
+
+    await page.getByRole('button', { name: 'Revoke all tokens…' }).click();
+    await confirm.getByRole('button', { name: 'Revoke all 2 tokens' }).click();
+    await page.getByText('Revoked 2 tokens. They no longer work.').waitFor();
+    await page.getByRole('heading', { name: 'No tokens yet' }).waitFor();
+    for (const token of tokens) assert.equal((await verify(worker.base, token)).status, 401);
+
+    await page.locator('#user-menu summary').click();
+    await page.getByRole('link', { name: 'Activity' }).click();
+    await page.locator('ol.events').getByText('Revoked all tokens').waitFor();
+    assert.ok((await page.locator('ol.events').textContent()).includes('Revoked all tokens (2 tokens)'));
     assert.deepEqual(problems, []);
     await context.close();
   });

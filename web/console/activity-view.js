@@ -10,6 +10,7 @@ const ACTION_TEXT = {
   renamed: 'Renamed token',
   expiry_changed: 'Changed expiry of',
   deleted: 'Deleted token',
+  revoked_all: 'Revoked all tokens',
   signed_in: 'Signed in',
   signed_out: 'Signed out',
 };

@@ -63,5 +63,6 @@ export const api = {
   createToken: (name, expiresInDays) => call('POST', '/console/api/tokens', { name, expires_in_days: expiresInDays }),
   updateToken: (id, changes) => call('PATCH', `/console/api/tokens/${encodeURIComponent(id)}`, changes),
   deleteToken: (id) => call('DELETE', `/console/api/tokens/${encodeURIComponent(id)}`, undefined, NO_CONTENT),
+  revokeAllTokens: () => call('POST', '/console/api/tokens/revoke-all'),
   audit: () => call('GET', '/console/api/audit'),
 };

@@ -64,3 +64,21 @@ export function openFormDialog(titleText, { fields, submitLabel, onSubmit, retur
   dialog = openDialog(titleText, form, { returnFocusTo });
   return dialog;
 }
+
+/**
+ * Opens a confirmation for something that cannot be undone: `message` (nodes), an error line,
+ * Cancel (focused first, so Enter does no harm) and a danger button labelled `confirmLabel`
+ * that runs `call` as `submitFromDialog` does.
+ */
+export function openConfirmDialog(titleText, { message, confirmLabel, call, done, returnFocusTo }) {
+  const error = formError();
+  let dialog;
+  const content = h('div', {},
+    message,
+    error.element,
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', autofocus: true, onclick: () => dialog.close() }, 'Cancel'),
+      h('button', { type: 'button', class: 'danger', onclick: () => submitFromDialog(dialog, error, call, done) }, confirmLabel)));
+  dialog = openDialog(titleText, content, { returnFocusTo });
+  return dialog;
+}

@@ -1,9 +1,9 @@
-// The token list, and its dialogs: generate, show once, edit, delete.
+// The token list, and its dialogs: generate, show once, edit, delete, revoke all.
 
 import { attempt } from './actions.js';
 import { api } from './api.js';
-import { openDialog, openFormDialog, submitFromDialog } from './dialog.js';
-import { clearError, copyButton, formError, h, renderPage, uniqueId } from './dom.js';
+import { openConfirmDialog, openDialog, openFormDialog, submitFromDialog } from './dialog.js';
+import { clearError, copyButton, h, renderPage, uniqueId } from './dom.js';
 import { describeExpiry, formatDate, formatDateTime, inDays, relative } from './format.js';
 import { EXPIRY_DAYS, EXPIRY_DAYS_LABEL, EXPIRY_DAYS_PROBLEM, TOKEN_NAME_MAX_LENGTH, isValidExpiryDays } from './limits.js';
 
@@ -13,6 +13,7 @@ const EXPIRY_CHOICES = [
 
 // Focus keys (dom.js) of the controls that open dialogs: where focus returns when one closes.
 const GENERATE_KEY = 'generate-token';
+const REVOKE_ALL_KEY = 'revoke-all';
 const editKey = (token) => `edit:${token.id}`;
 const deleteKey = (token) => `delete:${token.id}`;
 
@@ -170,22 +171,48 @@ function openEditDialog(token, onSaved) {
 }
 
 function openDeleteDialog(token, onDeleted) {
-  const error = formError();
-  let dialog;
-  const content = h('div', {},
-    h('p', {}, 'Delete the token ', h('strong', {}, `“${token.name}”`), ` (${token.hint}…)?`),
-    h('p', { class: 'warning' }, 'Any pipeline, script or CLI using this token stops working at once. This cannot be undone.'),
-    error.element,
-    h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'secondary', autofocus: true, onclick: () => dialog.close() }, 'Cancel'),
-      h('button', {
-        type: 'button',
-        class: 'danger',
-        onclick: () => submitFromDialog(dialog, error, () => api.deleteToken(token.id), onDeleted),
-      }, 'Delete token')));
   // Once the token is deleted its row is gone, and focus falls back to `main`, which the
   // re-rendered page starts with the "Deleted …" notice.
-  dialog = openDialog('Delete token', content, { returnFocusTo: deleteKey(token) });
+  openConfirmDialog('Delete token', {
+    message: [
+      h('p', {}, 'Delete the token ', h('strong', {}, `“${token.name}”`), ` (${token.hint}…)?`),
+      h('p', { class: 'warning' }, 'Any pipeline, script or CLI using this token stops working within seconds. This cannot be undone.'),
+    ],
+    confirmLabel: 'Delete token',
+    call: () => api.deleteToken(token.id),
+    done: onDeleted,
+    returnFocusTo: deleteKey(token),
+  });
+}
+
+const tokensText = (count) => (count === 1 ? '1 token' : `${count} tokens`);
+
+/** Revokes every token at once, after a confirmation that says how many there are. */
+function openRevokeAllDialog(count, onRevoked) {
+  // Once revoked, the list is empty and the button gone: focus falls back to `main`, which the
+  // re-rendered page starts with the "Revoked …" notice.
+  openConfirmDialog('Revoke all tokens', {
+    message: [
+      h('p', {}, 'Revoke ', h('strong', {}, `all ${tokensText(count)}`), '?'),
+      h('p', { class: 'warning' }, 'Every pipeline, script and CLI using any of them stops working within seconds. This cannot be undone. Use it when a token may have leaked and you cannot tell which.'),
+    ],
+    confirmLabel: `Revoke all ${tokensText(count)}`,
+    call: () => api.revokeAllTokens(),
+    done: onRevoked,
+    returnFocusTo: REVOKE_ALL_KEY,
+  });
+}
+
+function revokeAllSection(count) {
+  return h('section', { class: 'card danger-zone', 'aria-labelledby': 'revoke-all-heading' },
+    h('h2', { id: 'revoke-all-heading' }, 'Revoke all tokens'),
+    h('p', { class: 'muted' }, 'If a token may have leaked and you cannot tell which, revoke them all and generate new ones.'),
+    h('button', {
+      type: 'button',
+      class: 'danger',
+      'data-focus-key': REVOKE_ALL_KEY,
+      onclick: () => openRevokeAllDialog(count, ({ revoked }) => renderTokens(`Revoked ${tokensText(revoked)}. They no longer work.`)),
+    }, 'Revoke all tokens…'));
 }
 
 function lastUsedCell(token) {
@@ -253,5 +280,6 @@ export async function renderTokens(status) {
     intro,
     status ? h('p', { class: 'notice', role: 'status' }, status) : null,
     body,
+    tokens.length === 0 ? null : revokeAllSection(tokens.length),
   );
 }
