@@ -167,6 +167,7 @@ bootstrap-wrk:
 
 bench: bootstrap bootstrap-wrk $(WORKER_BUNDLE)
 	cargo run --release -q -p patgate-core --example core_bench
+	cargo run --release -q -p patgate-worker --example feed_bench
 	node tests/bench/bench.mjs
 
 # ---- load (not part of `make test`) -------------------------------------------------------

@@ -73,6 +73,7 @@ async function measure(label, worker, path, headers, expectNon2xx = false) {
 
 const patgate = await startWorker();
 const noop = await startWorker({ devLogin: false, config: join(ROOT, 'tests/bench/noop/wrangler.toml') });
+const strict = await startWorker({ vars: { REVOCATION_MODE: 'strict' } });
 try {
   const user = await ConsoleClient.signIn(patgate.base, 'bench@example.com');
   const { token } = await user.createToken('bench', null);
@@ -88,6 +89,18 @@ try {
     await measure('patgate: valid token, GET /auth/v1/verify', patgate, '/auth/v1/verify', { Authorization: `Bearer ${token}` }),
     await measure('patgate: mistyped token (401, no KV read)', patgate, '/auth/v1/verify', { Authorization: `Bearer ${mistyped}` }, true),
   ];
+  // Revocation (README, "Revocation and consistency"): fast mode with 200 revoked hashes on
+  // the feed, for a token not on it; and strict mode, which asks the owner's ledger every time.
+  // After a measurement, fetch's pooled connection may have been closed by workerd: retry once.
+  const once = async (call) => call().catch(() => call());
+  const revoker = await once(() => ConsoleClient.signIn(patgate.base, 'revoked@example.com'));
+  for (let i = 0; i < 200; i += 1) await revoker.createToken(`revoked ${i}`, null);
+  const revoked = await (await revoker.request('POST', '/console/api/tokens/revoke-all', {})).json();
+  if (revoked.revoked !== 200) throw new Error(`revoke-all answered ${JSON.stringify(revoked)}`);
+  rows.push(await measure('patgate, fast mode: valid token not on a feed of 200 hashes', patgate, '/auth/v1/verify', { Authorization: `Bearer ${token}` }));
+  const strictUser = await once(() => ConsoleClient.signIn(strict.base, 'bench@example.com'));
+  const { token: strictToken } = await strictUser.createToken('bench', null);
+  rows.push(await measure('patgate, strict mode: valid token (one ledger lookup)', strict, '/auth/v1/verify', { Authorization: `Bearer ${strictToken}` }));
   console.log(`\nwrk -t2 -c${CONNECTIONS} -d${DURATION}, loopback, median of ${RUNS} runs (machine: ${execFileSync('nproc').toString().trim()} cores)\n`);
   console.log('| worker | req/s | CPU per request | CPU per request, each run | p99 latency, each run |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
@@ -97,9 +110,12 @@ try {
   const [floor, reference, valid] = rows.map((row) => row.cpuPerRequestMicros);
   console.log(`\nCPU above the no-op floor: JS reference ${(reference - floor).toFixed(0)} µs, patgate ${(valid - floor).toFixed(0)} µs per valid verify.`);
   console.log('Local KV is simulated inside workerd, so both include its cost; production KV reads cost the Worker far less CPU.');
+  const [, , , , withFeed, strictRow] = rows.map((row) => row.cpuPerRequestMicros);
+  console.log(`Revocation: fast mode with 200 hashes on the feed ${(withFeed - floor).toFixed(0)} µs, strict mode ${(strictRow - floor).toFixed(0)} µs above the floor (strict includes the ledger object's work; feed_bench above times the feed check alone).`);
 } finally {
   await patgate.stop();
   await noop.stop();
+  await strict.stop();
 }
 
 const wasm = readFileSync(join(ROOT, 'worker/build/index_bg.wasm'));

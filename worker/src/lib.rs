@@ -26,6 +26,11 @@ mod testing;
 
 pub use platform::{RevocationFeed, UserLedger};
 
+/// Native timings for `make bench` (`examples/feed_bench.rs`); not part of the Worker.
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub use revocation::bench;
+
 use worker::{event, Context, Env, Request, Response};
 
 #[event(fetch)]

@@ -16,6 +16,8 @@
 //! [`Gate`] holds that decision over ports (the feed's source, the authority), so the
 //! deterministic simulation in `simulation` drives this very code.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 pub mod feed;
 pub mod log;
 
