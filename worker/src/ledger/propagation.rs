@@ -21,6 +21,7 @@
 
 use std::collections::HashMap;
 
+use patgate_core::identity::Email;
 use patgate_core::record::TokenRecord;
 use patgate_core::time::Timestamp;
 use patgate_core::token::StorageKey;
@@ -150,9 +151,7 @@ impl<P: LedgerPorts> Ledger<'_, P> {
     }
 
     /// The email validation records carry, if the ledger has recorded it.
-    pub(super) async fn account_email(
-        &self,
-    ) -> Result<Option<patgate_core::identity::Email>, StoreError> {
+    pub(super) async fn account_email(&self) -> Result<Option<Email>, StoreError> {
         Ok(load::<StoredAccount>(self.storage, ACCOUNT_KEY.to_owned())
             .await?
             .map(|loaded| loaded.value.email))
@@ -199,7 +198,7 @@ impl<P: LedgerPorts> Ledger<'_, P> {
     pub(super) async fn remember_account(
         &self,
         plan: &mut Plan,
-        email: &patgate_core::identity::Email,
+        email: &Email,
     ) -> Result<(), StoreError> {
         let stored = load::<StoredAccount>(self.storage, ACCOUNT_KEY.to_owned()).await?;
         if stored.as_ref().is_none_or(|s| &s.value.email != email) {

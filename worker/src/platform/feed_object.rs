@@ -110,11 +110,15 @@ pub struct CachedFeedSource {
 }
 
 impl CachedFeedSource {
-    pub fn new(env: Env, own_origin: &str) -> Self {
-        Self {
-            env,
-            cache_url: format!("{own_origin}{CACHE_PATH}"),
-        }
+    /// The source for `req`'s own origin, which keys its data center's cache.
+    pub fn for_request(env: &Env, req: &Request) -> Result<Self, StoreError> {
+        let url = req
+            .url()
+            .map_err(|error| StoreError(format!("request URL: {error}")))?;
+        Ok(Self {
+            env: env.clone(),
+            cache_url: format!("{}{CACHE_PATH}", url.origin().ascii_serialization()),
+        })
     }
 
     /// The data center's shared copy, if it has a readable one. Any failure is a miss.
@@ -154,5 +158,20 @@ impl FeedSource for CachedFeedSource {
             .map_err(|_| StoreError("unreadable revocation feed snapshot".into()))?;
         self.share(&json).await;
         Ok(snapshot)
+    }
+}
+
+/// A request's way to the feed, made into a [`CachedFeedSource`] only if the request needs a
+/// fresh copy (most do not).
+pub struct RequestFeedSource<'a> {
+    pub env: &'a Env,
+    pub req: &'a Request,
+}
+
+impl FeedSource for RequestFeedSource<'_> {
+    async fn fetch(&self) -> Result<Snapshot, StoreError> {
+        CachedFeedSource::for_request(self.env, self.req)?
+            .fetch()
+            .await
     }
 }

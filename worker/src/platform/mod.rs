@@ -37,7 +37,7 @@ use crate::revocation::{refresh_claimed, Gate, RevocationMode};
 use crate::router::{self, ConsoleRoute, Route};
 use crate::runtime::{Clock, Entropy, Sleep, SystemClock, SystemEntropy, UnixMillis};
 use body::WorkerBody;
-use feed_object::CachedFeedSource;
+use feed_object::{CachedFeedSource, RequestFeedSource};
 use ledger_object::DurableObjectTransport;
 use limiter::WorkersRateLimiter;
 use provider::PlatformSignIn;
@@ -205,20 +205,24 @@ async fn authenticated(
         .map_err(|_| ApiError::Misconfigured("token validation is not configured"))?;
     let authorization = req.headers().get("Authorization")?;
     let authorization = authorization.as_deref();
-    let own_origin = req.url()?.origin().ascii_serialization();
     let feed = FEED.with(Rc::clone);
-    let source = CachedFeedSource::new(env.clone(), &own_origin);
     let gate = Gate {
         mode,
         feed: &feed,
-        source: &source,
+        source: &RequestFeedSource { env, req },
         authority: &ledger(env),
     };
     let store = validation_kv(env, Some(req));
     let outcome = authenticate(authorization, &store, &gate, now).await;
     if mode == RevocationMode::Fast && feed.claim_refresh(now) {
-        // Off the response path: this request has its answer already.
-        ctx.wait_until(async move { refresh_claimed(&feed, &source, now).await });
+        match CachedFeedSource::for_request(env, req) {
+            // Off the response path: this request has its answer already.
+            Ok(source) => ctx.wait_until(async move { refresh_claimed(&feed, &source, now).await }),
+            Err(error) => {
+                log::error(&format!("revocation feed refresh: {error}"));
+                feed.refresh_done(now, None);
+            }
+        }
     }
     let limiter = WorkersRateLimiter(env);
     let looked_up = auth::looks_up(authorization);
