@@ -38,9 +38,13 @@ use crate::store::{kv_expiration, KvWriteError, StoreError, TokenStore};
 use crate::testing::{CountingEntropy, START};
 use oracle::{State, Tracked};
 use ports::{FeedObject, KvAlone, KvAt, Network, SimPorts, SleepIn, SourceAt};
+use queue::Queue;
 
+mod commands;
 mod oracle;
 mod ports;
+mod queue;
+mod traffic;
 
 /// Virtual time 0, in unix milliseconds.
 const EPOCH_MS: u64 = START * 1000;
@@ -81,35 +85,6 @@ struct User {
     id: UserId,
     email: Email,
     session: SessionKey,
-}
-
-/// Queued events in time order (ties in the order they were queued).
-#[derive(Default)]
-struct Queue {
-    heap: BinaryHeap<Reverse<(u64, u64)>>,
-    events: BTreeMap<u64, Event>,
-    next: u64,
-}
-
-impl Queue {
-    fn push(&mut self, at: u64, event: Event) {
-        self.next += 1;
-        self.heap.push(Reverse((at, self.next)));
-        self.events.insert(self.next, event);
-    }
-
-    fn next_time(&self) -> Option<u64> {
-        self.heap.peek().map(|Reverse((at, _))| *at)
-    }
-
-    fn pop_due(&mut self, by: u64) -> Option<(u64, Event)> {
-        let Reverse((at, id)) = *self.heap.peek()?;
-        if at > by {
-            return None;
-        }
-        self.heap.pop();
-        self.events.remove(&id).map(|event| (at, event))
-    }
 }
 
 pub struct World {
@@ -378,142 +353,5 @@ impl World {
             } => self.places[place].isolates[isolate].refresh_done(started, snapshot),
             Event::Command(_) => unreachable!("commands are queued apart"),
         }
-    }
-
-    /// The clock of `place`, as its isolates read it.
-    fn local_millis(&self, place: usize) -> UnixMillis {
-        let skew = self.s.places[place].skew_ms;
-        UnixMillis(EPOCH_MS.saturating_add_signed(self.now() as i64 + skew))
-    }
-
-    async fn poll(&self, place: usize, isolate: usize) {
-        let count = self.polls.get() + 1;
-        self.polls.set(count);
-        let watched: Vec<usize> = {
-            let tokens = self.tokens.borrow();
-            (0..tokens.len())
-                .filter(|&i| {
-                    let last = tokens[i].history.last().map_or(0, |c| c.answered);
-                    count % SPOT_CHECK_EVERY == 0 || self.now() < last + WATCH_MS
-                })
-                .collect()
-        };
-        for token in watched {
-            self.validate(place, isolate, token).await;
-        }
-        if self.s.validation == Validation::Gate(super::RevocationMode::Fast) {
-            let copy = &self.places[place].isolates[isolate];
-            let now = self.local_millis(place);
-            if copy.claim_refresh(now) {
-                let at = self.now() + 5 + self.random(100);
-                let fetch = Event::Fetch {
-                    place,
-                    isolate,
-                    started: now,
-                };
-                self.background.borrow_mut().push(at, fetch);
-            }
-        }
-    }
-
-    async fn validate(&self, place: usize, isolate: usize, token: usize) {
-        let header = self.tokens.borrow()[token].header.clone();
-        let kv = KvAt { world: self, place };
-        let now = self.local_millis(place);
-        let outcome = match self.s.validation {
-            Validation::Gate(mode) => {
-                let gate = Gate {
-                    mode,
-                    feed: &self.places[place].isolates[isolate],
-                    source: &SourceAt { world: self, place },
-                    authority: &LedgerClient::new(Network(self)),
-                };
-                authenticate(Some(&header), &kv, &gate, now).await
-            }
-            Validation::KvAlone => authenticate(Some(&header), &kv, &KvAlone, now).await,
-        };
-        let served = outcome.map(|principal| State {
-            name: principal.token_name().as_str().to_owned(),
-            expires_at: principal.expires_at(),
-        });
-        self.judge(place, token, served);
-    }
-
-    // ---- commands ---------------------------------------------------------------------
-
-    async fn command(&self, action: Action) {
-        let network = LedgerClient::new(Network(self));
-        let started = self.now();
-        let token_count = self.tokens.borrow().len();
-        let pick = |index: usize| (token_count > 0).then(|| index % token_count);
-        let user = match action {
-            Action::Create { user, .. } | Action::RevokeAll { user } => user % self.users.len(),
-            Action::Rename { token } | Action::Redate { token, .. } | Action::Delete { token } => {
-                let Some(index) = pick(token) else { return };
-                self.tokens.borrow()[index].user
-            }
-        };
-        self.busy.set(Some((user, started)));
-        let id = |index: usize| self.tokens.borrow()[index % token_count].id.clone();
-        let failed = match action {
-            Action::Create {
-                expires_in_days, ..
-            } => {
-                let name = TokenName::parse(&format!("t{token_count}")).unwrap();
-                let expiry = expires_in_days.map_or(Expiry::Never, |d| {
-                    Expiry::InDays(ExpiryDays::new(d).unwrap())
-                });
-                match self.act(&network, user, CreateToken { name, expiry }).await {
-                    Ok(created) => {
-                        self.track(user, created.token.id, &created.plaintext, started);
-                        false
-                    }
-                    Err(_) => true,
-                }
-            }
-            Action::Rename { token } => {
-                let name = TokenName::parse(&format!("n{started}")).unwrap();
-                let update = UpdateToken {
-                    token_id: id(token),
-                    name: Some(name),
-                    expiry: None,
-                };
-                self.act(&network, user, update).await.is_err()
-            }
-            Action::Redate { token, days } => {
-                let update = UpdateToken {
-                    token_id: id(token),
-                    name: None,
-                    expiry: Some(Expiry::InDays(ExpiryDays::new(days).unwrap())),
-                };
-                self.act(&network, user, update).await.is_err()
-            }
-            Action::Delete { token } => {
-                let delete = DeleteToken {
-                    token_id: id(token),
-                };
-                self.act(&network, user, delete).await.is_err()
-            }
-            Action::RevokeAll { .. } => self.act(&network, user, RevokeAllTokens {}).await.is_err(),
-        };
-        if failed {
-            self.report.borrow_mut().failed_commands += 1;
-        }
-        self.record_truth(user, started).await;
-        self.busy.set(None);
-    }
-
-    async fn act<A: UserCall>(
-        &self,
-        network: &LedgerClient<Network<'_>>,
-        user: usize,
-        action: A,
-    ) -> Result<A::Reply, ApiError> {
-        let user = &self.users[user];
-        let call = AsUser {
-            session: user.session.clone(),
-            action,
-        };
-        network.call(&user.id, call).await
     }
 }
