@@ -112,7 +112,7 @@ dev: bootstrap $(WORKER_BUNDLE) .dev.vars
 # ---- testing ----------------------------------------------------------------------------
 
 test: bootstrap bootstrap-browser lint test-rust vectors nostd $(WORKER_BUNDLE) $(LAG_BUNDLE) \
-	deploy-check test-e2e test-browser
+	deploy-check test-e2e test-contract test-browser
 	@echo "make test: all green"
 
 lint:
