@@ -176,6 +176,7 @@ export async function startDirect({ config = join(ROOT, 'wrangler.toml'), script
     base,
     port: Number(new URL(base).port),
     inspectorPort,
+    config,
     processGroup: child.pid,
     stateDir,
     output: () => output,
@@ -259,10 +260,14 @@ export class ConsoleClient {
   }
 }
 
-/** Seeds a validation record straight into local KV, as the ledger would write it. */
+/**
+ * Seeds a validation record straight into local KV, as the ledger would write it. `worker` is a
+ * `startWorker` or `startDirect` result; its `config` (if any) names the KV namespace.
+ */
 export async function seedKv(worker, key, value) {
+  const config = worker.config ? ['--config', worker.config] : [];
   await promisify(execFile)(join(ROOT, 'node_modules/.bin/wrangler'), [
-    'kv', 'key', 'put', '--binding', 'TOKENS', key, value, '--local', '--persist-to', worker.stateDir,
+    'kv', 'key', 'put', '--binding', 'TOKENS', key, value, '--local', '--persist-to', worker.stateDir, ...config,
   ], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
 }
 
