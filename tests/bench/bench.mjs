@@ -16,7 +16,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-import { ConsoleClient, ROOT, seedKv, startDirect, workerdUsage } from '../e2e/harness.mjs';
+import { ConsoleClient, ROOT, TEST_SECRETS, seedKv, startDirect, workerdUsage } from '../e2e/harness.mjs';
 
 const DURATION = process.env.BENCH_DURATION ?? '10s';
 const CONNECTIONS = process.env.BENCH_CONNECTIONS ?? '16';
@@ -56,7 +56,8 @@ async function startOrigin() {
 
 const origin = await startOrigin();
 const forwarding = { ORIGIN_URL: origin.url, ORIGIN_SHARED_SECRET: SECRET };
-const patgateVars = { DEV_LOGIN: 'enabled', ...forwarding };
+// The local configuration echoes; forwarding needs ECHO unset (the two exclude each other).
+const patgateVars = { ...TEST_SECRETS, DEV_LOGIN: 'enabled', ECHO: '', ...forwarding };
 const workers = {
   noop: await startDirect({ config: join(BENCH, 'noop/wrangler.toml'), script: join(BENCH, 'noop/worker.js'), vars: {} }),
   reference: await startDirect({ config: join(BENCH, 'reference/wrangler.toml'), script: join(BENCH, 'reference/worker.js'), vars: forwarding }),
