@@ -16,6 +16,7 @@ use crate::revocation::RevocationMode;
 pub mod names {
     pub const ORIGIN_URL: &str = "ORIGIN_URL";
     pub const ORIGIN_SHARED_SECRET: &str = "ORIGIN_SHARED_SECRET";
+    pub const ORIGIN_TIMEOUT_SECONDS: &str = "ORIGIN_TIMEOUT_SECONDS";
     pub const ECHO: &str = "ECHO";
     pub const DEV_LOGIN: &str = "DEV_LOGIN";
     pub const OIDC_ISSUER: &str = "OIDC_ISSUER";
@@ -60,15 +61,25 @@ pub enum Forwarding {
     Origin(OriginTarget),
 }
 
-/// Where forwarded requests go, and the secret that signs them.
+/// How long the gateway waits for the origin's answer to begin, unless configured.
+pub const DEFAULT_ORIGIN_TIMEOUT_SECONDS: u32 = 30;
+
+/// Where forwarded requests go, the secret that signs them, and how long the origin may take.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OriginTarget {
     /// The origin's base URL without a trailing `/`; the request's path and query follow it.
     base_url: String,
     secret: String,
+    /// Seconds until the origin's status and headers; the body then streams for as long as
+    /// it takes.
+    timeout_seconds: u32,
 }
 
 impl OriginTarget {
+    pub fn timeout_seconds(&self) -> u32 {
+        self.timeout_seconds
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -316,9 +327,22 @@ fn forwarding(setting: Setting<'_>) -> Result<Forwarding, ConfigError> {
         return Err(invalid);
     }
     let secret = signing_secret(setting, names::ORIGIN_SHARED_SECRET, FORWARDING)?;
+    let timeout_seconds = match setting(names::ORIGIN_TIMEOUT_SECONDS) {
+        None => DEFAULT_ORIGIN_TIMEOUT_SECONDS,
+        Some(value) => match value.parse::<u32>() {
+            Ok(seconds @ 1..=100) => seconds,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    setting: names::ORIGIN_TIMEOUT_SECONDS,
+                    rule: "it must be a number of seconds from 1 to 100",
+                })
+            }
+        },
+    };
     Ok(Forwarding::Origin(OriginTarget {
         base_url: parsed.origin().ascii_serialization(),
         secret,
+        timeout_seconds,
     }))
 }
 

@@ -40,6 +40,8 @@ pub enum ApiError {
     StoreUnavailable,
     /// The origin API could not be reached.
     OriginUnreachable,
+    /// The origin API did not begin its answer within `ORIGIN_TIMEOUT_SECONDS`.
+    OriginTimeout,
     /// Forwarding (or echo) is not configured, or configured badly (the log names the setting).
     GatewayMisconfigured,
     /// Sign-in with the identity provider is not configured, or configured badly.
@@ -150,6 +152,12 @@ impl ApiError {
                 502,
                 "bad_gateway",
                 "the API origin could not be reached".into(),
+                vec![],
+            ),
+            Self::OriginTimeout => (
+                504,
+                "gateway_timeout",
+                "the API origin did not answer in time".into(),
                 vec![],
             ),
             Self::GatewayMisconfigured => (

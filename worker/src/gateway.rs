@@ -131,6 +131,8 @@ pub struct Forward {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
+    /// How long the origin may take to begin its answer (504 after that).
+    pub timeout_seconds: u32,
 }
 
 impl Forward {
@@ -177,6 +179,7 @@ impl Forward {
             method: client.method.to_owned(),
             url: format!("{}{}", target.base_url(), client.path_and_query),
             headers,
+            timeout_seconds: target.timeout_seconds(),
         }
     }
 }

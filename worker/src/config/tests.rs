@@ -115,6 +115,23 @@ fn an_origin_needs_its_secret_and_the_error_names_it_never_its_value() {
 }
 
 #[test]
+fn the_origin_timeout_defaults_to_30_seconds_and_must_be_sane() {
+    let timeout = |with: &[(&str, &str)]| match production(&[], with).forwarding {
+        Ok(Forwarding::Origin(target)) => Ok(target.timeout_seconds()),
+        other => Err(other.map(|_| ()).unwrap_err().to_string()),
+    };
+    assert_eq!(timeout(&[]), Ok(DEFAULT_ORIGIN_TIMEOUT_SECONDS));
+    assert_eq!(timeout(&[("ORIGIN_TIMEOUT_SECONDS", "5")]), Ok(5));
+    for bad in ["0", "101", "-1", "1.5", "soon"] {
+        let message = timeout(&[("ORIGIN_TIMEOUT_SECONDS", bad)]).unwrap_err();
+        assert!(
+            message.starts_with("ORIGIN_TIMEOUT_SECONDS is invalid"),
+            "{bad}: {message}"
+        );
+    }
+}
+
+#[test]
 fn the_origin_url_is_an_https_origin_or_loopback_http() {
     for good in [
         "https://api.internal",

@@ -81,6 +81,20 @@ impl<'e> LaggingKv<'e> {
     }
 
     async fn before_write(&self, key: &StorageKey) -> Result<(), KvWriteError> {
+        #[cfg(feature = "simulated-faults")]
+        match super::faults::Faults::current(&self.kv)
+            .await
+            .map_err(KvWriteError::Failed)?
+            .kv_writes
+        {
+            super::faults::KvWrites::Ok => {}
+            super::faults::KvWrites::Fail => {
+                return Err(KvWriteError::Failed(StoreError(
+                    "simulated KV write failure".into(),
+                )))
+            }
+            super::faults::KvWrites::RateLimited => return Err(KvWriteError::RateLimited),
+        }
         let now = SystemClock.now_millis();
         let too_soon = LAST_WRITES.with(|writes| {
             let mut writes = writes.borrow_mut();
@@ -148,6 +162,13 @@ async fn read_at(
 
 impl TokenStore for LaggingKv<'_> {
     async fn get(&self, key: &StorageKey) -> Result<Option<String>, StoreError> {
+        #[cfg(feature = "simulated-faults")]
+        if super::faults::Faults::current(&self.kv)
+            .await?
+            .kv_reads_fail
+        {
+            return Err(StoreError("simulated KV read failure".into()));
+        }
         match (&self.location, self.lag) {
             (Some(location), Some(lag)) => Ok(read_at(&self.kv, location, key, lag).await?.0),
             _ => self.kv.get(key).await,
@@ -188,6 +209,8 @@ pub async fn control(req: &Request, env: &Env) -> Option<Reply> {
         "/__sim/stats" => counter(&kv, RATE_LIMITED_KEY)
             .await
             .map(|count| json!({ "rate_limited_writes": count })),
+        #[cfg(feature = "simulated-faults")]
+        "/__sim/faults" => super::faults::control(url.query().unwrap_or_default(), env).await,
         "/__sim/fail-kv-writes" => {
             let count = query.get("count")?.parse::<u64>().ok()?;
             kv.put_raw(FAIL_WRITES_KEY, &count.to_string())

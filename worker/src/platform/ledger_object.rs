@@ -93,6 +93,10 @@ impl DurableObject for UserLedger {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        #[cfg(feature = "simulated-faults")]
+        if let Some(answer) = super::faults::ledger_answer(&self.env, &req).await {
+            return answer;
+        }
         let Some(user_id) = self.user_id() else {
             log::error("ledger object without a user id name");
             return Response::error("ledger object without a user id name", 500);

@@ -5,6 +5,8 @@
 
 mod body;
 mod durable_storage;
+#[cfg(feature = "simulated-faults")]
+mod faults;
 mod feed_object;
 mod kv;
 #[cfg(feature = "simulated-lag")]
@@ -16,7 +18,9 @@ mod stub;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
+use std::time::Duration;
 
+use futures_util::future::{select, Either};
 use patgate_core::origin::{RequestId, RANDOM_BYTES_FOR_REQUEST_ID};
 use patgate_core::verify::Principal;
 use wasm_bindgen::JsValue;
@@ -69,7 +73,7 @@ pub struct SystemSleep;
 
 impl Sleep for SystemSleep {
     async fn sleep(&self, millis: u64) {
-        Delay::from(std::time::Duration::from_millis(millis)).await;
+        Delay::from(Duration::from_millis(millis)).await;
     }
 }
 
@@ -302,23 +306,39 @@ async fn send_to_origin(req: &Request, plan: Forward) -> Result<Response, ApiErr
             .append(name, value)
             .map_err(js_error("origin header"))?;
     }
+    // Aborted only if the origin has not begun to answer in time: once it has, its body
+    // streams through for as long as it takes.
+    let abort = web_sys::AbortController::new().map_err(js_error("origin abort controller"))?;
     let init = web_sys::RequestInit::new();
     init.set_method(&plan.method);
     init.set_headers(&headers);
     init.set_redirect(web_sys::RequestRedirect::Manual);
     init.set_cache(web_sys::RequestCache::NoStore);
+    init.set_signal(Some(&abort.signal()));
     if let Some(body) = req.inner().body() {
         init.set_body(&body);
     }
     let upstream = web_sys::Request::new_with_str_and_init(&plan.url, &init)
         .map_err(js_error("origin request"))?;
-    Fetch::Request(upstream.into())
-        .send()
-        .await
-        .map_err(|error| {
+    let fetch = Fetch::Request(upstream.into());
+    let answer = fetch.send();
+    let deadline = Delay::from(Duration::from_secs(u64::from(plan.timeout_seconds)));
+    futures_util::pin_mut!(answer);
+    match select(answer, deadline).await {
+        Either::Left((Ok(response), _)) => Ok(response),
+        Either::Left((Err(error), _)) => {
             log::error(&format!("origin fetch failed: {error}"));
-            ApiError::OriginUnreachable
-        })
+            Err(ApiError::OriginUnreachable)
+        }
+        Either::Right(((), _)) => {
+            abort.abort();
+            log::error(&format!(
+                "the origin did not answer within {} s",
+                plan.timeout_seconds
+            ));
+            Err(ApiError::OriginTimeout)
+        }
+    }
 }
 
 /// The key this request's client is counted under by the rate limits.
