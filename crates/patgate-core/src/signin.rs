@@ -370,6 +370,10 @@ mod tests {
             "/console/#/activity",
             "/console/?tab=1#/tokens",
             "/console/a-b_c~d%20e",
+            // Dot segments in the query or fragment are data: a browser does not resolve them
+            // (found by `make fuzz`, whose oracle was too strict; it now resolves the URL).
+            "/console/a?next=/../auth/v1/verify",
+            "/console/#/../auth",
         ] {
             assert_eq!(ReturnPath::parse(good).map(String::from), Some(good.into()));
         }
