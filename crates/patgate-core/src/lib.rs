@@ -19,11 +19,15 @@
 //! transaction: state, nonce, PKCE, the signed cookie) and [`jose`] (the ID token, verified
 //! through a signature port: the core holds no cryptography of its own beyond SHA-256 and HMAC).
 //!
+//! Leaked tokens ([`leak`]): a secret scanner's signed report and self-service revocation are
+//! parsed here, and a scanner's DER signature becomes the raw form WebCrypto verifies.
+//!
 //! Non-goals: talking to KV or Durable Objects, HTTP, time zones, key management.
 #![no_std]
 
 extern crate alloc;
 
+pub mod admin;
 pub mod base64url;
 pub mod bearer;
 pub mod cookie;
@@ -32,6 +36,7 @@ pub mod hex;
 pub mod identity;
 mod invisible;
 pub mod jose;
+pub mod leak;
 pub mod origin;
 pub mod record;
 pub mod request;

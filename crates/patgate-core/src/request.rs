@@ -97,6 +97,24 @@ pub fn new_token(text: &str) -> Result<(TokenName, Expiry), InvalidBody> {
     Ok((name, expiry_of(expiry)?))
 }
 
+/// `POST /console/api/tokens/{id}/regenerate`: `{"expires_in_days"}`, required, chosen as at
+/// creation.
+pub fn regenerated_expiry(text: &str) -> Result<Expiry, InvalidBody> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RegenerateFields {
+        #[serde(default, deserialize_with = "present")]
+        expires_in_days: Option<Value>,
+    }
+    let fields: RegenerateFields = parse_json(text)?;
+    let expiry = fields.expires_in_days.as_ref().ok_or_else(|| {
+        refuse(
+            "expires_in_days is required: a whole number of days from 1 to 3650, or null for never",
+        )
+    })?;
+    expiry_of(expiry)
+}
+
 /// What a `PATCH /console/api/tokens/{id}` body asks to change; `None` keeps the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenChanges {
@@ -202,6 +220,32 @@ mod tests {
     }
 
     #[test]
+    fn regeneration_needs_an_expiry() {
+        assert_eq!(
+            regenerated_expiry(r#"{"expires_in_days":7}"#),
+            Ok(Expiry::InDays(ExpiryDays::new(7).unwrap()))
+        );
+        assert_eq!(
+            regenerated_expiry(r#"{"expires_in_days":null}"#),
+            Ok(Expiry::Never)
+        );
+        for (body, message) in [
+            ("{}", "expires_in_days is required"),
+            (r#"{"expires_in_days":0}"#, "whole number from 1 to 3650"),
+            (
+                r#"{"expires_in_days":7,"name":"x"}"#,
+                "unknown field `name`",
+            ),
+            ("[7]", "must be a JSON object"),
+        ] {
+            assert!(
+                refusal(regenerated_expiry(body)).contains(message),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
     fn only_objects_are_bodies() {
         for body in [r#"["CI", 30]"#, "[]", "null", "30", r#""CI""#] {
             assert!(
@@ -252,6 +296,7 @@ mod tests {
             let _ = token_changes(&text).and_then(TokenChangesBody::judge);
             let _ = expect_empty(&text);
             let _ = sign_in_email(&text);
+            let _ = regenerated_expiry(&text);
         }
     }
 }

@@ -23,7 +23,7 @@ pub const MAX_KEYS: usize = 32;
 const MIN_RSA_MODULUS_BYTES: usize = 256;
 const MAX_RSA_MODULUS_BYTES: usize = 1024;
 const MAX_RSA_EXPONENT_BYTES: usize = 8;
-const P256_COORDINATE_BYTES: usize = 32;
+pub const P256_COORDINATE_BYTES: usize = 32;
 
 /// A public key usable for one of the accepted [`Algorithm`]s.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,21 @@ impl PublicKey {
         match self.material {
             KeyMaterial::Rsa { .. } => Algorithm::Rs256,
             KeyMaterial::EcP256 { .. } => Algorithm::Es256,
+        }
+    }
+
+    /// A P-256 key from its affine coordinates (as a SubjectPublicKeyInfo carries them, say).
+    pub fn p256(
+        kid: Option<String>,
+        x: &[u8; P256_COORDINATE_BYTES],
+        y: &[u8; P256_COORDINATE_BYTES],
+    ) -> Self {
+        Self {
+            kid,
+            material: KeyMaterial::EcP256 {
+                x: base64url::encode(x),
+                y: base64url::encode(y),
+            },
         }
     }
 
