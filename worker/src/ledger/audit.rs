@@ -21,6 +21,14 @@ pub enum AuditAction {
     ExpiryChanged,
     Deleted,
     RevokedAll,
+    /// A new secret for the same token; the old one is refused within the revocation bound.
+    Regenerated,
+    /// Revoked automatically: a secret scanner reported it found in public.
+    RevokedLeaked,
+    /// Revoked by someone who holds it (`POST /auth/v1/revoke`).
+    RevokedByHolder,
+    /// Every token revoked and every session ended at the platform's request (the admin API).
+    RevokedAllByPlatform,
     SignedIn,
     SignedOut,
 }

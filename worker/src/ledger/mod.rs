@@ -3,7 +3,9 @@
 //!
 //! - [`protocol`]: the commands and their typed replies; [`client`]: the Worker's side.
 //! - [`schema`]: what is stored under which key; [`plan`]: a command's changes, committed once.
-//! - [`sessions`], [`tokens`], [`audit`]: the logic, one concern each.
+//! - [`sessions`], [`tokens`], [`audit`]: the logic, one concern each; [`exposure`]: tokens
+//!   revoked because they were exposed, and the notices about them; [`account`]: revoking
+//!   everything when the platform disables the account.
 //! - [`propagation`]: keeping KV and the revocation feed in step, and the reconciling alarm.
 //!
 //! **Ordering invariant:** nothing stale says "valid" beyond the revocation bound. The ledger
@@ -14,8 +16,10 @@
 //! Durable Object runs one command at a time, so concurrent commands cannot interleave between
 //! those steps; lookups only read, and see each commit whole.
 
+mod account;
 pub mod audit;
 pub mod client;
+mod exposure;
 pub mod plan;
 pub mod propagation;
 pub mod protocol;
@@ -155,8 +159,21 @@ impl<P: LedgerPorts> Ledger<'_, P> {
                     UserAction::RevokeAllTokens(_) => respond_to_user::<protocol::RevokeAllTokens>(
                         self.revoke_all_tokens(plan, now).await,
                     ),
+                    UserAction::RegenerateToken(regenerate) => {
+                        respond_to_user::<protocol::RegenerateToken>(
+                            self.regenerate_token(&account, regenerate, plan, now).await,
+                        )
+                    }
                     UserAction::Audit(_) => {
                         respond_to_user::<protocol::Audit>(self.audit(plan).await)
+                    }
+                    UserAction::Notices(_) => {
+                        respond_to_user::<protocol::Notices>(self.notices(plan).await)
+                    }
+                    UserAction::DismissNotice(dismiss) => {
+                        respond_to_user::<protocol::DismissNotice>(
+                            self.dismiss_notice(dismiss, plan).await,
+                        )
                     }
                 }
             }
@@ -172,6 +189,12 @@ impl<P: LedgerPorts> Ledger<'_, P> {
             Command::RecordUse(used) => {
                 respond::<protocol::RecordUse>(self.record_use(used, now).await)
             }
+            Command::RevokeExposed(revoke) => {
+                respond::<protocol::RevokeExposed>(self.revoke_exposed(revoke, now).await)
+            }
+            Command::RevokeAllForPlatform(request) => respond::<protocol::RevokeAllForPlatform>(
+                self.revoke_all_for_platform(request, now).await,
+            ),
         }
     }
 

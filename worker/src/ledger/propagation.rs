@@ -116,6 +116,25 @@ impl<P: LedgerPorts> Ledger<'_, P> {
         }
     }
 
+    /// Steps 1 to 4 for a change that could leave a stale "valid" answer behind (an update, a
+    /// deletion, a new secret): announced, committed with its markers, written to KV. Once
+    /// committed and announced the change is in force within the bound whatever KV does, so a
+    /// failed KV write is left to the alarm. A plan without token changes is simply committed.
+    pub(super) async fn commit_revocable(
+        &self,
+        plan: Plan,
+        changes: &[KvChange],
+        now: Timestamp,
+    ) -> Result<(), LedgerError> {
+        if changes.is_empty() {
+            return self.commit(&plan).await;
+        }
+        self.announce(changes).await?;
+        self.commit_marked(plan, changes, now).await?;
+        self.propagate(changes).await;
+        Ok(())
+    }
+
     /// Steps 3 and 4: writes every change to KV and clears the markers of those written.
     /// Returns how many could not be written (their markers stay, for the alarm).
     pub(super) async fn propagate(&self, changes: &[KvChange]) -> usize {

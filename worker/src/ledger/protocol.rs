@@ -17,6 +17,7 @@ use patgate_core::session::SessionKey;
 use patgate_core::time::Timestamp;
 use patgate_core::token::StorageKey;
 
+pub use super::schema::ExposureCause;
 pub use super::schema::StoredAuditEvent as AuditEvent;
 
 /// One request to the ledger of `user_id`.
@@ -37,6 +38,8 @@ pub enum Command {
     EndSession(EndSession),
     SignOut(SignOut),
     RecordUse(RecordUse),
+    RevokeExposed(RevokeExposed),
+    RevokeAllForPlatform(RevokeAllForPlatform),
 }
 
 /// What a signed-in user may ask of their own ledger.
@@ -49,7 +52,10 @@ pub enum UserAction {
     UpdateToken(UpdateToken),
     DeleteToken(DeleteToken),
     RevokeAllTokens(RevokeAllTokens),
+    RegenerateToken(RegenerateToken),
     Audit(Audit),
+    Notices(Notices),
+    DismissNotice(DismissNotice),
 }
 
 /// Why the ledger refused or could not perform a command.
@@ -111,13 +117,18 @@ calls! {
     Call: Command::EndSession => ();
     Call: Command::SignOut => ();
     Call: Command::RecordUse => ();
+    Call: Command::RevokeExposed => Vec<ExposureOutcome>;
+    Call: Command::RevokeAllForPlatform => PlatformRevocation;
     UserCall: UserAction::Me => Account;
     UserCall: UserAction::ListTokens => Vec<TokenSummary>;
     UserCall: UserAction::CreateToken => CreatedToken;
     UserCall: UserAction::UpdateToken => TokenSummary;
     UserCall: UserAction::DeleteToken => ();
     UserCall: UserAction::RevokeAllTokens => usize;
+    UserCall: UserAction::RegenerateToken => CreatedToken;
     UserCall: UserAction::Audit => Vec<AuditEvent>;
+    UserCall: UserAction::Notices => Vec<Notice>;
+    UserCall: UserAction::DismissNotice => ();
 }
 
 /// Starts a session for a user whom a sign-in method has identified.
@@ -145,6 +156,46 @@ pub struct RecordUse {
     pub token_id: TokenId,
     /// Where it was used, e.g. "AMS, NL".
     pub from: Option<String>,
+}
+
+/// Revokes the user's tokens with these hashes, because they were exposed: a secret scanner
+/// found them in public, or someone holding them asked. The reply says, per token in order,
+/// what became of it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevokeExposed {
+    pub tokens: Vec<ExposedToken>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExposedToken {
+    pub key: StorageKey,
+    pub cause: ExposureCause,
+}
+
+/// What [`RevokeExposed`] did with one token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExposureOutcome {
+    /// It was live, and is now revoked.
+    Revoked,
+    /// It was revoked for exposure before (an earlier report, or its holder).
+    RevokedBefore,
+    /// The ledger holds no such token, and never revoked one for exposure.
+    NotHeld,
+}
+
+/// Revokes every token and ends every session of the user, at the platform's request (the
+/// account was disabled, say). `requested_by` and `reason` go to the audit log.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevokeAllForPlatform {
+    pub requested_by: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformRevocation {
+    pub revoked: usize,
+    pub sessions_ended: usize,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -178,9 +229,37 @@ pub struct DeleteToken {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct RevokeAllTokens {}
 
+/// Gives a token a new secret and a new expiry (counted from now), keeping its id and name.
+/// The old secret is refused within the revocation bound; the new one is in the reply only.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RegenerateToken {
+    pub token_id: TokenId,
+    pub expiry: Expiry,
+}
+
 /// The newest audit events first.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Audit {}
+
+/// The tokens revoked for exposure whose notices the user has not dismissed, newest first.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Notices {}
+
+/// Dismisses the notice about the token with this id.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DismissNotice {
+    pub token_id: TokenId,
+}
+
+/// A token revoked for exposure, as its owner is told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub token_id: TokenId,
+    pub token_name: TokenName,
+    pub hint: String,
+    pub cause: ExposureCause,
+    pub revoked_at: Timestamp,
+}
 
 /// A question to the ledger of `user_id` as the authority on one of its tokens. Lookups
 /// travel apart from commands: they only read committed state, so they never wait for a

@@ -9,11 +9,13 @@
 //! | `audit-sequence` | the last audit sequence number |
 //! | `account` | [`StoredAccount`]: the email that validation records carry |
 //! | `sync:<storage key>` | the unix seconds since which KV may disagree with the ledger for that hash |
+//! | `exposure:<storage key>` | [`StoredExposure`]: a token revoked because it was exposed, and whether its owner has dismissed the notice |
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use patgate_core::identity::{Email, TokenId, TokenName, UserId};
+use patgate_core::leak::report::FoundAt;
 use patgate_core::record::TokenRecord;
 use patgate_core::session::SessionKey;
 use patgate_core::time::Timestamp;
@@ -28,6 +30,7 @@ pub const AUDIT_PREFIX: &str = "audit:";
 pub const AUDIT_SEQUENCE_KEY: &str = "audit-sequence";
 pub const ACCOUNT_KEY: &str = "account";
 pub const SYNC_PREFIX: &str = "sync:";
+pub const EXPOSURE_PREFIX: &str = "exposure:";
 
 pub fn token_key(token_id: &TokenId) -> String {
     format!("{TOKEN_PREFIX}{}", token_id.as_str())
@@ -40,6 +43,10 @@ pub fn session_key(session: &SessionKey) -> String {
 /// The marker that KV's record for `key` may not match the ledger yet (see `propagation`).
 pub fn sync_key(key: &StorageKey) -> String {
     format!("{SYNC_PREFIX}{key}")
+}
+
+pub fn exposure_key(key: &StorageKey) -> String {
+    format!("{EXPOSURE_PREFIX}{key}")
 }
 
 pub fn audit_key(sequence: u64) -> String {
@@ -89,6 +96,28 @@ pub struct StoredAuditEvent {
     pub token_id: Option<TokenId>,
     pub token_name: Option<String>,
     pub detail: Option<String>,
+}
+
+/// How a token came to be revoked for exposure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum ExposureCause {
+    /// A secret scanner found it in public, and reported it with a verified signature.
+    SecretScanning(FoundAt),
+    /// Someone holding it asked for its revocation (`POST /auth/v1/revoke`).
+    Holder,
+}
+
+/// A token revoked because it was exposed. It outlives the token: the owner is told at their
+/// next sign-in until they dismiss it, and a later report of the same token is recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredExposure {
+    pub token_id: TokenId,
+    pub token_name: TokenName,
+    pub hint: String,
+    pub cause: ExposureCause,
+    pub revoked_at: Timestamp,
+    pub dismissed: bool,
 }
 
 /// A value read from storage together with its stored text, so that a change to it can be

@@ -10,7 +10,7 @@ use super::plan::Plan;
 use super::propagation::KvChange;
 use super::protocol::{
     Account, CreateToken, CreatedToken, DeleteToken, LedgerError, LookupToken, RecordUse,
-    TokenSummary, UpdateToken,
+    RegenerateToken, TokenSummary, UpdateToken,
 };
 use super::schema::{
     decode, encode, load, token_key, Loaded, StoredAuditEvent, TokenEntry, SYNC_PREFIX,
@@ -47,7 +47,7 @@ fn describe_expiry(expires_at: Option<Timestamp>) -> String {
     }
 }
 
-fn token_event(
+pub(super) fn token_event(
     action: AuditAction,
     entry: &TokenEntry,
     detail: Option<String>,
@@ -64,7 +64,7 @@ fn token_event(
 
 impl<P: LedgerPorts> Ledger<'_, P> {
     /// Every token entry, with its stored text.
-    async fn all_entries(&self) -> Result<Vec<Loaded<TokenEntry>>, LedgerError> {
+    pub(super) async fn all_entries(&self) -> Result<Vec<Loaded<TokenEntry>>, LedgerError> {
         let mut entries = Vec::new();
         for (key, raw) in self.storage.list(TOKEN_PREFIX, false, usize::MAX).await? {
             let value = decode::<TokenEntry>(&key, &raw)?;
@@ -95,20 +95,23 @@ impl<P: LedgerPorts> Ledger<'_, P> {
             .ok_or(LedgerError::NotFound)
     }
 
-    /// A fresh token and id. Rejection sampling may, with negligible probability, need more
-    /// bytes than one draw holds: then it draws again.
-    fn new_secret(&self) -> Result<(NewToken, TokenId), LedgerError> {
-        let token = loop {
+    /// A fresh secret. Rejection sampling may, with negligible probability, need more bytes
+    /// than one draw holds: then it draws again.
+    fn new_secret(&self) -> Result<NewToken, LedgerError> {
+        loop {
             if let Ok(token) = generate(&self.entropy.draw::<RANDOM_BYTES_FOR_TOKEN>()?) {
-                break token;
+                return Ok(token);
             }
-        };
-        let token_id = loop {
+        }
+    }
+
+    /// A fresh token id, drawn again likewise.
+    fn new_token_id(&self) -> Result<TokenId, LedgerError> {
+        loop {
             if let Ok(id) = TokenId::generate(&self.entropy.draw::<RANDOM_BYTES_FOR_TOKEN_ID>()?) {
-                break id;
+                return Ok(id);
             }
-        };
-        Ok((token, token_id))
+        }
     }
 
     pub(super) async fn create_token(
@@ -125,7 +128,8 @@ impl<P: LedgerPorts> Ledger<'_, P> {
         if held.len() >= MAX_TOKENS_PER_USER {
             return Err(LedgerError::TokenLimitReached);
         }
-        let (token, token_id) = self.new_secret()?;
+        let token = self.new_secret()?;
+        let token_id = self.new_token_id()?;
         let entry = TokenEntry {
             token_id,
             storage_key: token.storage_key(),
@@ -148,19 +152,24 @@ impl<P: LedgerPorts> Ledger<'_, P> {
         // A new hash has no stale answer anywhere: nothing to announce.
         let plan = self.commit_marked(plan, &change, now).await?;
         if self.propagate(&change).await > 0 {
-            // Nobody has seen the secret: undo the token, so that 503 means "nothing happened".
-            // The marker stays, and the alarm removes any record the failed write left in KV.
-            if let Err(undo_error) = self.storage.commit(plan.undo_except(SYNC_PREFIX)).await {
-                log::error(&format!(
-                    "ledger undo after a failed KV write failed: {undo_error}"
-                ));
-            }
-            return Err(LedgerError::Unavailable);
+            return Err(self.undo_unshown(&plan).await);
         }
         Ok(CreatedToken {
             token: TokenSummary::from(&entry),
             plaintext: token.as_str().to_owned(),
         })
+    }
+
+    /// Undoes a committed plan whose new secret could not be written to KV. Nobody has seen the
+    /// secret, so the answer, 503, means "nothing happened". The markers stay, and the alarm
+    /// removes any record the failed write left in KV.
+    async fn undo_unshown(&self, plan: &Plan) -> LedgerError {
+        if let Err(undo_error) = self.storage.commit(plan.undo_except(SYNC_PREFIX)).await {
+            log::error(&format!(
+                "ledger undo after a failed KV write failed: {undo_error}"
+            ));
+        }
+        LedgerError::Unavailable
     }
 
     pub(super) async fn update_token(
@@ -200,11 +209,7 @@ impl<P: LedgerPorts> Ledger<'_, P> {
             key: after.storage_key.clone(),
             record: Some(after.record(&account.user_id, &account.email)),
         }];
-        self.announce(&change).await?;
-        self.commit_marked(plan, &change, now).await?;
-        // Committed and announced, the change is in force within the bound whatever KV does;
-        // a failed KV write is left to the alarm.
-        self.propagate(&change).await;
+        self.commit_revocable(plan, &change, now).await?;
         Ok(TokenSummary::from(&after))
     }
 
@@ -222,10 +227,24 @@ impl<P: LedgerPorts> Ledger<'_, P> {
         let event = token_event(AuditAction::Deleted, &entry.value, None, now);
         plan.delete(entry.key, entry.raw);
         audit::append(self.storage, &mut plan, vec![event]).await?;
-        self.announce(&change).await?;
-        self.commit_marked(plan, &change, now).await?;
-        self.propagate(&change).await;
-        Ok(())
+        self.commit_revocable(plan, &change, now).await
+    }
+
+    /// Plans the deletion of every token; returns their KV changes (one per token).
+    pub(super) async fn delete_all_tokens(
+        &self,
+        plan: &mut Plan,
+    ) -> Result<Vec<KvChange>, LedgerError> {
+        let entries = self.all_entries().await?;
+        let mut changes = Vec::with_capacity(entries.len());
+        for entry in entries {
+            changes.push(KvChange {
+                key: entry.value.storage_key,
+                record: None,
+            });
+            plan.delete(entry.key, entry.raw);
+        }
+        Ok(changes)
     }
 
     /// Deletes every token in one commit and one audit event; returns how many there were.
@@ -234,32 +253,67 @@ impl<P: LedgerPorts> Ledger<'_, P> {
         mut plan: Plan,
         now: Timestamp,
     ) -> Result<usize, LedgerError> {
-        let entries = self.all_entries().await?;
-        if entries.is_empty() {
-            self.commit(&plan).await?;
-            return Ok(0);
+        let changes = self.delete_all_tokens(&mut plan).await?;
+        let count = changes.len();
+        if count > 0 {
+            let event = StoredAuditEvent {
+                at: now,
+                action: AuditAction::RevokedAll,
+                token_id: None,
+                token_name: None,
+                detail: Some(format!("{count} tokens")),
+            };
+            audit::append(self.storage, &mut plan, vec![event]).await?;
         }
-        let count = entries.len();
-        let mut changes = Vec::with_capacity(count);
-        for entry in entries {
-            changes.push(KvChange {
-                key: entry.value.storage_key,
-                record: None,
-            });
-            plan.delete(entry.key, entry.raw);
-        }
-        let event = StoredAuditEvent {
-            at: now,
-            action: AuditAction::RevokedAll,
-            token_id: None,
-            token_name: None,
-            detail: Some(format!("{count} tokens")),
-        };
-        audit::append(self.storage, &mut plan, vec![event]).await?;
-        self.announce(&changes).await?;
-        self.commit_marked(plan, &changes, now).await?;
-        self.propagate(&changes).await;
+        self.commit_revocable(plan, &changes, now).await?;
         Ok(count)
+    }
+
+    /// A new secret for an existing token. The new record is written to KV before the old one
+    /// is deleted there; if that write fails, the regeneration is undone as a failed create is
+    /// (the new secret was never shown), and the old secret keeps working.
+    pub(super) async fn regenerate_token(
+        &self,
+        account: &Account,
+        regenerate: RegenerateToken,
+        mut plan: Plan,
+        now: Timestamp,
+    ) -> Result<CreatedToken, LedgerError> {
+        let before = self.entry(&regenerate.token_id).await?;
+        let token = self.new_secret()?;
+        let after = TokenEntry {
+            storage_key: token.storage_key(),
+            hint: token.hint().to_owned(),
+            expires_at: regenerate.expiry.expires_at(now),
+            last_used_at: None,
+            last_used_from: None,
+            ..before.value.clone()
+        };
+        plan.put(before.key, encode(&after), Some(before.raw));
+        let detail = describe_expiry(after.expires_at);
+        let event = token_event(AuditAction::Regenerated, &after, Some(detail), now);
+        audit::append(self.storage, &mut plan, vec![event]).await?;
+        self.remember_account(&mut plan, &account.email).await?;
+        let issued = KvChange {
+            key: after.storage_key.clone(),
+            record: Some(after.record(&account.user_id, &account.email)),
+        };
+        let retired = KvChange {
+            key: before.value.storage_key,
+            record: None,
+        };
+        self.announce(std::slice::from_ref(&retired)).await?;
+        let plan = self
+            .commit_marked(plan, &[issued.clone(), retired.clone()], now)
+            .await?;
+        if self.propagate(&[issued]).await > 0 {
+            return Err(self.undo_unshown(&plan).await);
+        }
+        self.propagate(&[retired]).await;
+        Ok(CreatedToken {
+            token: TokenSummary::from(&after),
+            plaintext: token.as_str().to_owned(),
+        })
     }
 
     /// The lookup answer: the current record of the token with this id and hash, if any.

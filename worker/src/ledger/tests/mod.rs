@@ -2,6 +2,7 @@
 //! protocol the Durable Object receives. [`propagation`] tests how changes reach KV and the
 //! revocation feed.
 
+mod exposure;
 mod propagation;
 
 use std::cell::Cell;
