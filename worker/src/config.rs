@@ -26,7 +26,14 @@ pub mod names {
     pub const COOKIE_SECRET: &str = "COOKIE_SECRET";
     pub const REVOCATION_MODE: &str = "REVOCATION_MODE";
     pub const SIMULATED_KV_LAG: &str = "SIMULATED_KV_LAG";
+    pub const ADMIN_API_SECRET: &str = "ADMIN_API_SECRET";
+    pub const LEAK_KEYS_URL: &str = "LEAK_KEYS_URL";
 }
+
+/// Where GitHub publishes the keys that sign its secret-scanning reports (the default of
+/// `LEAK_KEYS_URL`).
+pub const GITHUB_SCANNING_KEYS_URL: &str =
+    "https://api.github.com/meta/public_keys/secret_scanning";
 
 /// Secrets we sign with are at least this long (256 bits of a random hex or base64 string).
 pub const MIN_SIGNING_SECRET_LEN: usize = 32;
@@ -45,6 +52,32 @@ pub struct Config {
     /// The test build's stale KV (`simulated-lag` feature). Any value in a release build is an
     /// error that stops the Worker from serving anything.
     pub simulated_lag: Result<Option<SimulatedLag>, ConfigError>,
+    /// The platform's admin API (`/auth/v1/admin/…`): its credential.
+    pub admin: Result<AdminSecret, ConfigError>,
+    /// Secret-scanning reports (`/auth/v1/leaks/github`): where the scanner's keys are.
+    pub leak_reports: Result<LeakReports, ConfigError>,
+}
+
+/// The admin API's credential: a secret of at least 32 characters that is not a token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminSecret(String);
+
+impl AdminSecret {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AdminSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminSecret(…)")
+    }
+}
+
+/// Where a secret scanner's report signing keys are published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeakReports {
+    pub keys_url: String,
 }
 
 /// How stale the test build's KV is: each simulated location keeps what it read (found or
@@ -218,6 +251,8 @@ impl Config {
                 },
             ),
             simulated_lag: simulated_lag(&setting),
+            admin: admin(&setting),
+            leak_reports: leak_reports(&setting),
         }
     }
 
@@ -228,6 +263,8 @@ impl Config {
             self.sign_in.as_ref().err(),
             self.revocation.as_ref().err(),
             self.simulated_lag.as_ref().err(),
+            self.admin.as_ref().err(),
+            self.leak_reports.as_ref().err(),
         ]
         .into_iter()
         .flatten()
@@ -248,6 +285,8 @@ impl Config {
                 development_sign_in: self.dev_login == DevLogin::Enabled,
                 forwarding: matches!(self.forwarding, Ok(Forwarding::Origin(_))),
                 echo: matches!(self.forwarding, Ok(Forwarding::Echo)),
+                admin_api: self.admin.is_ok(),
+                leak_reports: self.leak_reports.is_ok(),
             },
             problems,
         }
@@ -268,6 +307,8 @@ pub struct Capabilities {
     pub development_sign_in: bool,
     pub forwarding: bool,
     pub echo: bool,
+    pub admin_api: bool,
+    pub leak_reports: bool,
 }
 
 type Setting<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -380,6 +421,30 @@ fn sign_in(setting: Setting<'_>) -> Result<ProviderSignIn, ConfigError> {
         provider_name,
         cookie_secret,
     })
+}
+
+fn admin(setting: Setting<'_>) -> Result<AdminSecret, ConfigError> {
+    let secret = signing_secret(setting, names::ADMIN_API_SECRET, "the admin API")?;
+    if secret.starts_with(patgate_core::token::PREFIX) {
+        // A PAT is refused on the admin API before the secret is compared.
+        return Err(ConfigError::Invalid {
+            setting: names::ADMIN_API_SECRET,
+            rule: "it must not start with pat_ (use 32 random bytes, hex-encoded)",
+        });
+    }
+    Ok(AdminSecret(secret))
+}
+
+fn leak_reports(setting: Setting<'_>) -> Result<LeakReports, ConfigError> {
+    let keys_url =
+        setting(names::LEAK_KEYS_URL).unwrap_or_else(|| GITHUB_SCANNING_KEYS_URL.to_owned());
+    if secure_url(&keys_url).is_none() {
+        return Err(ConfigError::Invalid {
+            setting: names::LEAK_KEYS_URL,
+            rule: URL_RULE,
+        });
+    }
+    Ok(LeakReports { keys_url })
 }
 
 /// Whether this build has the stale-KV simulation (never a release build: see Makefile).

@@ -9,6 +9,8 @@ use patgate_core::bearer::AuthorizationError;
 
 /// The realm named in every bearer challenge.
 pub const REALM: &str = "patgate";
+/// The challenge of the admin API, whose credential is not a token.
+const ADMIN_CHALLENGE: &str = "Bearer realm=\"patgate-admin\"";
 /// Seconds a client should wait after a 503.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
@@ -27,7 +29,8 @@ pub enum ApiError {
     /// A state-changing console request that failed the CSRF defences.
     CrossSiteRequest(&'static str),
     UnsupportedMediaType,
-    PayloadTooLarge,
+    /// The body is too large; the message says what the limit is.
+    PayloadTooLarge(String),
     /// The request body was refused; the message says why.
     InvalidBody(String),
     NotFound,
@@ -50,6 +53,22 @@ pub enum ApiError {
     Internal,
     /// A capability is disabled by a bad setting (named in the log when it was parsed).
     Misconfigured(&'static str),
+    /// A secret-scanning report without a signature that verifies with the scanner's key.
+    SignatureRefused,
+    /// The admin API without its credential, or with another one.
+    AdminCredentialRefused,
+    /// A personal access token presented to the admin API.
+    TokenNotAdmin,
+}
+
+impl ApiError {
+    /// A body over `limit` bytes.
+    pub fn body_over(limit: usize) -> Self {
+        Self::PayloadTooLarge(format!(
+            "request bodies here are limited to {} KB",
+            limit / 1024
+        ))
+    }
 }
 
 impl From<worker::Error> for ApiError {
@@ -113,12 +132,7 @@ impl ApiError {
                 "send the body as Content-Type: application/json".into(),
                 vec![],
             ),
-            Self::PayloadTooLarge => (
-                413,
-                "payload_too_large",
-                "request bodies are limited to 16 KB".into(),
-                vec![],
-            ),
+            Self::PayloadTooLarge(message) => (413, "payload_too_large", message.clone(), vec![]),
             Self::InvalidBody(message) => (400, "invalid_request", message.clone(), vec![]),
             Self::NotFound => (404, "not_found", "no such resource".into(), vec![]),
             Self::MethodNotAllowed(allow) => (
@@ -174,6 +188,29 @@ impl ApiError {
             ),
             Self::Internal => (500, "internal_error", "internal error".into(), vec![]),
             Self::Misconfigured(what) => (500, "misconfigured", (*what).into(), vec![]),
+            Self::SignatureRefused => (
+                401,
+                "invalid_signature",
+                "the report's Github-Public-Key-Signature does not verify with the key named by \
+                 Github-Public-Key-Identifier"
+                    .into(),
+                vec![],
+            ),
+            Self::AdminCredentialRefused => (
+                401,
+                "invalid_credentials",
+                "the admin API needs Authorization: Bearer <the admin API secret>".into(),
+                vec![("WWW-Authenticate", ADMIN_CHALLENGE.to_owned())],
+            ),
+            Self::TokenNotAdmin => (
+                403,
+                "insufficient_scope",
+                "a personal access token cannot use the admin API".into(),
+                vec![(
+                    "WWW-Authenticate",
+                    format!("{ADMIN_CHALLENGE}, error=\"insufficient_scope\""),
+                )],
+            ),
         };
         ErrorResponse {
             status,

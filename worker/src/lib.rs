@@ -5,12 +5,14 @@
 //! ledger transport), so it runs natively in tests; `platform` is the one layer that touches
 //! workers-rs and the JavaScript runtime.
 
+mod admin;
 mod auth;
 mod config;
 mod console;
 mod error;
 mod gateway;
 mod http;
+mod leaks;
 mod ledger;
 mod limits;
 mod log;

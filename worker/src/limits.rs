@@ -7,7 +7,11 @@
 //! - the console: every other console API request (sign-out included);
 //! - failed token validations: only tokens that were looked up and refused (unknown, expired,
 //!   deleted). A valid token is never counted, and never refused by a limit; a malformed one
-//!   costs nothing and is not counted either.
+//!   costs nothing and is not counted either. Refused credentials of the other routes count
+//!   here too: a secret-scanning report whose signature does not verify, an admin request
+//!   without the admin secret. A report that verifies is never counted, so a scanner's
+//!   deliveries are never starved, whatever else comes from its addresses;
+//! - self-service revocation: every request, before any work (each may list 1,000 tokens).
 //!
 //! Each limit is a Workers rate-limiting binding (wrangler.toml, `[[ratelimits]]`). A limiter
 //! that fails lets the request through (it is logged): limits guard cost, never access, and
@@ -30,6 +34,7 @@ pub enum Limit {
     SignIn,
     Console,
     FailedTokens,
+    Revoke,
 }
 
 impl Limit {
@@ -39,6 +44,7 @@ impl Limit {
             Self::SignIn => "SIGN_IN_LIMITER",
             Self::Console => "CONSOLE_LIMITER",
             Self::FailedTokens => "FAILED_TOKEN_LIMITER",
+            Self::Revoke => "REVOKE_LIMITER",
         }
     }
 
@@ -57,7 +63,10 @@ impl Limit {
                 | ConsoleRoute::UpdateToken(_)
                 | ConsoleRoute::DeleteToken(_)
                 | ConsoleRoute::RevokeAllTokens
-                | ConsoleRoute::Audit,
+                | ConsoleRoute::RegenerateToken(_)
+                | ConsoleRoute::Audit
+                | ConsoleRoute::Notices
+                | ConsoleRoute::DismissNotice(_),
             )
             | Err(_) => Self::Console,
         }
@@ -124,6 +133,23 @@ pub async fn after_validation<P, R: RateLimiter>(
         Err(ApiError::InvalidToken) if looked_up => {
             count(limiter, Limit::FailedTokens, client).await?;
             Err(ApiError::InvalidToken)
+        }
+        other => other,
+    }
+}
+
+/// The outcome of a request whose own credential was checked (a report's signature, the admin
+/// secret): a refusal is counted against the client as a refused token is, and answered 429
+/// once over the limit. Every other outcome passes unchanged and uncounted.
+pub async fn after_credential_check<P, R: RateLimiter>(
+    outcome: Result<P, ApiError>,
+    limiter: &R,
+    client: &str,
+) -> Result<P, ApiError> {
+    match outcome {
+        Err(refused @ (ApiError::SignatureRefused | ApiError::AdminCredentialRefused)) => {
+            count(limiter, Limit::FailedTokens, client).await?;
+            Err(refused)
         }
         other => other,
     }
@@ -239,6 +265,35 @@ mod tests {
         assert_eq!(
             check(Err(ApiError::BearerRequired), false),
             Err(ApiError::BearerRequired)
+        );
+        assert_eq!(limiter.calls.get(), calls);
+    }
+
+    #[test]
+    fn refused_reports_and_admin_credentials_count_as_failures_and_nothing_else_does() {
+        let limiter = limiter(1);
+        let client = "ip4:192.0.2.1";
+        let check = |outcome: Result<&'static str, ApiError>| {
+            block_on(after_credential_check(outcome, &limiter, client))
+        };
+        assert_eq!(
+            check(Err(ApiError::SignatureRefused)),
+            Err(ApiError::SignatureRefused)
+        );
+        assert_eq!(
+            check(Err(ApiError::AdminCredentialRefused)),
+            Err(ApiError::RateLimited(PERIOD_SECONDS))
+        );
+        let calls = limiter.calls.get();
+        // A verified report still passes, uncounted; so do other failures.
+        assert_eq!(check(Ok("labels")), Ok("labels"));
+        assert_eq!(
+            check(Err(ApiError::StoreUnavailable)),
+            Err(ApiError::StoreUnavailable)
+        );
+        assert_eq!(
+            check(Err(ApiError::TokenNotAdmin)),
+            Err(ApiError::TokenNotAdmin)
         );
         assert_eq!(limiter.calls.get(), calls);
     }

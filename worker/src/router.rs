@@ -10,6 +10,12 @@ use crate::http::Method;
 pub enum Route {
     Verify,
     Health,
+    /// Self-service revocation by whoever holds a token (no authentication).
+    HolderRevocation,
+    /// A secret scanner's report of tokens found in public (GitHub's format, signed).
+    LeakReport,
+    /// The platform revokes everything of a user (the admin API); the id as in the path.
+    AdminRevokeAll(String),
     /// A console API or sign-in path. The refusal of PATs runs before a wrong method or an
     /// unknown path is reported, so that a PAT always meets 403 there.
     Console(Result<ConsoleRoute, ApiError>),
@@ -38,7 +44,13 @@ pub enum ConsoleRoute {
     UpdateToken(String),
     DeleteToken(String),
     RevokeAllTokens,
+    /// The id as it appeared in the path, not yet parsed.
+    RegenerateToken(String),
     Audit,
+    /// Tokens revoked for exposure whose notices are not dismissed.
+    Notices,
+    /// The token id of the notice, as in the path.
+    DismissNotice(String),
 }
 
 /// The methods forwarded to the origin: RFC 9110's, less CONNECT and TRACE, plus QUERY (the safe
@@ -59,6 +71,13 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     match segments.as_slice() {
         ["auth", "v1", "verify"] => only("GET", *method == Get, Route::Verify),
         ["auth", "v1", "health"] => only("GET", *method == Get, Route::Health),
+        ["auth", "v1", "revoke"] => only("POST", *method == Post, Route::HolderRevocation),
+        ["auth", "v1", "leaks", "github"] => only("POST", *method == Post, Route::LeakReport),
+        ["auth", "v1", "admin", "users", user_id, "revoke-all"] => only(
+            "POST",
+            *method == Post,
+            Route::AdminRevokeAll((*user_id).to_owned()),
+        ),
         ["auth", ..] => Err(ApiError::NotFound),
         ["console", "auth", rest @ ..] => Ok(Route::Console(match (rest, method) {
             (["methods"], Get) => Ok(ConsoleRoute::SignInMethods),
@@ -78,11 +97,19 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
             (["tokens"], _) => Err(ApiError::MethodNotAllowed("GET, POST")),
             (["tokens", "revoke-all"], Post) => Ok(ConsoleRoute::RevokeAllTokens),
             (["tokens", "revoke-all"], _) => Err(ApiError::MethodNotAllowed("POST")),
+            (["tokens", id, "regenerate"], Post) => {
+                Ok(ConsoleRoute::RegenerateToken((*id).to_owned()))
+            }
+            (["tokens", _, "regenerate"], _) => Err(ApiError::MethodNotAllowed("POST")),
             (["tokens", id], Patch) => Ok(ConsoleRoute::UpdateToken((*id).to_owned())),
             (["tokens", id], Delete) => Ok(ConsoleRoute::DeleteToken((*id).to_owned())),
             (["tokens", _], _) => Err(ApiError::MethodNotAllowed("PATCH, DELETE")),
             (["audit"], Get) => Ok(ConsoleRoute::Audit),
             (["audit"], _) => Err(ApiError::MethodNotAllowed("GET")),
+            (["notices"], Get) => Ok(ConsoleRoute::Notices),
+            (["notices"], _) => Err(ApiError::MethodNotAllowed("GET")),
+            (["notices", id], Delete) => Ok(ConsoleRoute::DismissNotice((*id).to_owned())),
+            (["notices", _], _) => Err(ApiError::MethodNotAllowed("DELETE")),
             _ => Err(ApiError::NotFound),
         })),
         ["console"] => Ok(Route::ConsoleHome),
@@ -117,6 +144,34 @@ mod tests {
         );
         check("GET", "/auth/v1/health", Ok(Route::Health));
         check("GET", "/auth/v1/nothing", Err(ApiError::NotFound));
+        check("POST", "/auth/v1/revoke", Ok(Route::HolderRevocation));
+        check(
+            "GET",
+            "/auth/v1/revoke",
+            Err(ApiError::MethodNotAllowed("POST")),
+        );
+        check("POST", "/auth/v1/leaks/github", Ok(Route::LeakReport));
+        check(
+            "PUT",
+            "/auth/v1/leaks/github",
+            Err(ApiError::MethodNotAllowed("POST")),
+        );
+        check("POST", "/auth/v1/leaks/gitlab", Err(ApiError::NotFound));
+        check(
+            "POST",
+            "/auth/v1/admin/users/usr_x/revoke-all",
+            Ok(Route::AdminRevokeAll("usr_x".into())),
+        );
+        check(
+            "DELETE",
+            "/auth/v1/admin/users/usr_x/revoke-all",
+            Err(ApiError::MethodNotAllowed("POST")),
+        );
+        check(
+            "POST",
+            "/auth/v1/admin/users/usr_x",
+            Err(ApiError::NotFound),
+        );
         check("GET", "/console", Ok(Route::ConsoleHome));
         check("GET", "/console/", Ok(Route::ConsoleAsset));
         check("HEAD", "/console/app.js", Ok(Route::ConsoleAsset));
@@ -186,6 +241,31 @@ mod tests {
                 console(Err(ApiError::MethodNotAllowed("POST"))),
             );
         }
+        check(
+            "POST",
+            "/console/api/tokens/tok_x/regenerate",
+            console(Ok(ConsoleRoute::RegenerateToken("tok_x".into()))),
+        );
+        check(
+            "PATCH",
+            "/console/api/tokens/tok_x/regenerate",
+            console(Err(ApiError::MethodNotAllowed("POST"))),
+        );
+        check(
+            "GET",
+            "/console/api/notices",
+            console(Ok(ConsoleRoute::Notices)),
+        );
+        check(
+            "DELETE",
+            "/console/api/notices/tok_x",
+            console(Ok(ConsoleRoute::DismissNotice("tok_x".into()))),
+        );
+        check(
+            "GET",
+            "/console/api/notices/tok_x",
+            console(Err(ApiError::MethodNotAllowed("DELETE"))),
+        );
         check(
             "GET",
             "/console/auth/logout",

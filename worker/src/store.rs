@@ -2,13 +2,17 @@
 //! faults injected.
 //!
 //! - [`TokenStore`]: the validation records in Workers KV, keyed by token hash.
+//! - [`ExposureIndex`]: the same KV as leak reports and self-service revocation read it, in
+//!   bulk, with the markers left by tokens revoked for exposure.
 //! - [`LedgerStorage`]: a Durable Object's storage (a user's tokens, sessions and audit
 //!   events; the revocation feed), which commits each change as one atomic [`Batch`].
 
 use std::fmt;
 
+use patgate_core::identity::UserId;
 use patgate_core::time::Timestamp;
 use patgate_core::token::StorageKey;
+use serde::{Deserialize, Serialize};
 
 use crate::runtime::UnixMillis;
 
@@ -70,6 +74,55 @@ pub trait TokenStore {
         expires_at: Option<Timestamp>,
     ) -> Result<(), KvWriteError>;
     async fn delete(&self, key: &StorageKey) -> Result<(), KvWriteError>;
+}
+
+/// How long an exposure marker stays in KV: long enough for a scanner to report the same token
+/// again from another place, and for replays of a report.
+pub const EXPOSURE_MARKER_SECONDS: u64 = 90 * 86_400;
+/// Exposure markers live under this prefix, apart from validation records (whose keys are bare
+/// hashes): validation never reads them.
+pub const EXPOSURE_MARKER_PREFIX: &str = "exposed:";
+/// Keys one bulk read may ask for (Workers KV's limit).
+pub const KV_BULK_READ_KEYS: usize = 100;
+
+pub fn exposure_marker_key(key: &StorageKey) -> String {
+    format!("{EXPOSURE_MARKER_PREFIX}{key}")
+}
+
+/// What an exposure marker holds: the owner of the token revoked for exposure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposureMarker {
+    pub user_id: UserId,
+}
+
+/// The owners named by exposure markers, as read. A marker that does not read names nobody:
+/// its token counts as unknown.
+pub fn owners_of_markers(markers: Vec<(StorageKey, String)>) -> Vec<(StorageKey, UserId)> {
+    markers
+        .into_iter()
+        .filter_map(|(key, json)| {
+            let marker: ExposureMarker = serde_json::from_str(&json).ok()?;
+            Some((key, marker.user_id))
+        })
+        .collect()
+}
+
+/// KV as leak reports and self-service revocation read it. In bulk: a report may name
+/// thousands of tokens, and one invocation may make at most 1,000 KV operations (a bulk read
+/// of up to [`KV_BULK_READ_KEYS`] keys counts as one). And with exposure markers: a token
+/// revoked for exposure has no validation record any more, but a marker still names its owner,
+/// whose ledger recognises a repeated report of it.
+#[allow(async_fn_in_trait)]
+pub trait ExposureIndex {
+    /// The validation records KV holds for these keys.
+    async fn records(&self, keys: &[StorageKey]) -> Result<Vec<(StorageKey, String)>, StoreError>;
+    /// The owners that exposure markers name for these keys.
+    async fn marked_owners(
+        &self,
+        keys: &[StorageKey],
+    ) -> Result<Vec<(StorageKey, UserId)>, StoreError>;
+    /// Leaves a marker that `key` was `owner`'s token, revoked for exposure.
+    async fn mark_exposed(&self, key: &StorageKey, owner: &UserId) -> Result<(), StoreError>;
 }
 
 /// Puts and deletes that take effect together or not at all.
@@ -202,6 +255,56 @@ pub mod memory {
             self.write(self.faults.get().delete, "delete")?;
             self.records.borrow_mut().remove(key.as_str());
             self.expirations.borrow_mut().remove(key.as_str());
+            Ok(())
+        }
+    }
+
+    impl MemoryTokenStore {
+        /// A bulk read of the values under `name(key)` for each key.
+        fn bulk_read(
+            &self,
+            keys: &[StorageKey],
+            name: impl Fn(&StorageKey) -> String,
+        ) -> Result<Vec<(StorageKey, String)>, StoreError> {
+            self.reads
+                .set(self.reads.get() + keys.len().div_ceil(KV_BULK_READ_KEYS));
+            fail(self.faults.get().get, "bulk get")?;
+            let records = self.records.borrow();
+            Ok(keys
+                .iter()
+                .filter_map(|key| Some((key.clone(), records.get(&name(key))?.clone())))
+                .collect())
+        }
+    }
+
+    impl ExposureIndex for MemoryTokenStore {
+        async fn records(
+            &self,
+            keys: &[StorageKey],
+        ) -> Result<Vec<(StorageKey, String)>, StoreError> {
+            self.bulk_read(keys, |key| key.as_str().to_owned())
+        }
+
+        async fn marked_owners(
+            &self,
+            keys: &[StorageKey],
+        ) -> Result<Vec<(StorageKey, UserId)>, StoreError> {
+            Ok(owners_of_markers(
+                self.bulk_read(keys, exposure_marker_key)?,
+            ))
+        }
+
+        async fn mark_exposed(&self, key: &StorageKey, owner: &UserId) -> Result<(), StoreError> {
+            self.write(self.faults.get().put, "put")
+                .map_err(|error| StoreError(error.to_string()))?;
+            let marker = ExposureMarker {
+                user_id: owner.clone(),
+            };
+            let json =
+                serde_json::to_string(&marker).map_err(|error| StoreError(error.to_string()))?;
+            self.records
+                .borrow_mut()
+                .insert(exposure_marker_key(key), json);
             Ok(())
         }
     }

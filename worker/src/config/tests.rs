@@ -14,6 +14,7 @@ fn production(without: &[&str], with: &[(&str, &str)]) -> Config {
         ("OIDC_CLIENT_SECRET", "provider-secret"),
         ("OIDC_PROVIDER_NAME", "Example ID"),
         ("COOKIE_SECRET", SECRET),
+        ("ADMIN_API_SECRET", SECRET),
     ]);
     for name in without {
         map.remove(name);
@@ -50,9 +51,58 @@ fn a_complete_configuration_forwards_and_signs_in() {
             sign_in: true,
             development_sign_in: false,
             forwarding: true,
-            echo: false
+            echo: false,
+            admin_api: true,
+            leak_reports: true,
         }
     );
+    assert_eq!(
+        config.leak_reports,
+        Ok(LeakReports {
+            keys_url: GITHUB_SCANNING_KEYS_URL.into()
+        })
+    );
+}
+
+#[test]
+fn the_admin_api_needs_its_own_secret_and_reports_a_usable_keys_url() {
+    let config = production(&["ADMIN_API_SECRET"], &[]);
+    assert_eq!(
+        config.admin.as_ref().unwrap_err().to_string(),
+        "ADMIN_API_SECRET is not set, and the admin API needs it"
+    );
+    let health = config.health();
+    assert!(!health.capabilities.admin_api && health.capabilities.forwarding);
+    for short_or_token in ["too-short", "pat_0123456789abcdef0123456789abcdef"] {
+        let config = production(&[], &[("ADMIN_API_SECRET", short_or_token)]);
+        assert!(matches!(
+            config.admin,
+            Err(ConfigError::Invalid {
+                setting: "ADMIN_API_SECRET",
+                ..
+            })
+        ));
+        assert!(!format!("{:?}", config.problems()).contains(short_or_token));
+    }
+    assert!(!format!("{:?}", production(&[], &[]).admin).contains(SECRET));
+
+    let local = production(&[], &[("LEAK_KEYS_URL", "http://127.0.0.1:9/keys")]);
+    assert_eq!(
+        local.leak_reports.unwrap().keys_url,
+        "http://127.0.0.1:9/keys"
+    );
+    for bad in [
+        "http://keys.example.com/",
+        "not a url",
+        "https://u:p@github.com/",
+    ] {
+        let config = production(&[], &[("LEAK_KEYS_URL", bad)]);
+        assert!(!config.health().capabilities.leak_reports, "{bad}");
+        assert_eq!(
+            config.problems()[0].to_string(),
+            format!("LEAK_KEYS_URL is invalid: {URL_RULE}")
+        );
+    }
 }
 
 #[test]

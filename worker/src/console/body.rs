@@ -19,14 +19,19 @@ pub trait BodySource {
 impl BodySource for Vec<u8> {
     async fn read_limited(self, limit: usize) -> Result<Vec<u8>, ApiError> {
         if self.len() > limit {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(ApiError::body_over(limit));
         }
         Ok(self)
     }
 }
 
 pub async fn read_text(body: impl BodySource) -> Result<String, ApiError> {
-    let bytes = body.read_limited(MAX_BODY_BYTES).await?;
+    read_text_up_to(body, MAX_BODY_BYTES).await
+}
+
+/// The body as UTF-8 text, up to `limit` bytes (for the routes outside the console).
+pub async fn read_text_up_to(body: impl BodySource, limit: usize) -> Result<String, ApiError> {
+    let bytes = body.read_limited(limit).await?;
     String::from_utf8(bytes)
         .map_err(|_| ApiError::InvalidBody("the body must be UTF-8 JSON".into()))
 }
@@ -45,7 +50,10 @@ mod tests {
     #[test]
     fn bodies_are_limited_and_must_be_utf8() {
         let big = vec![b' '; MAX_BODY_BYTES + 1];
-        assert_eq!(block_on(read_text(big)), Err(ApiError::PayloadTooLarge));
+        assert_eq!(
+            block_on(read_text(big)),
+            Err(ApiError::body_over(MAX_BODY_BYTES))
+        );
         let Err(ApiError::InvalidBody(message)) = block_on(read_text(vec![0x7b, 0xff, 0x7d]))
         else {
             panic!("invalid UTF-8 accepted")

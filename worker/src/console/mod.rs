@@ -26,15 +26,16 @@ use crate::error::ApiError;
 use crate::http::{Headers, Method, Reply};
 use crate::ledger::client::{LedgerClient, LedgerTransport};
 use crate::ledger::protocol::{
-    Audit, CreateToken, DeleteToken, EndSession, ListTokens, Me, RevokeAllTokens, SignIn, SignOut,
-    UpdateToken,
+    Audit, CreateToken, DeleteToken, DismissNotice, EndSession, ListTokens, Me, Notices,
+    RegenerateToken, RevokeAllTokens, SignIn, SignOut, UpdateToken,
 };
 use crate::router::ConsoleRoute;
 use crate::runtime::Entropy;
 use crate::signin::SignInPorts;
 use body::BodySource;
 use views::{
-    AuditList, CreatedTokenView, RevokedTokens, TokenList, TokenView, UserEnvelope, UserView,
+    AuditList, CreatedTokenView, NoticeList, RevokedTokens, TokenList, TokenView, UserEnvelope,
+    UserView,
 };
 
 /// The parts of a console request the handlers read.
@@ -163,6 +164,33 @@ impl<T: LedgerTransport, E: Entropy, S: SignInPorts> Console<'_, T, E, S> {
                 request::expect_empty(&body::read_text(req.body).await?)?;
                 let revoked = self.ledger.as_user(&session, RevokeAllTokens {}).await?;
                 Reply::json(200, &RevokedTokens { revoked })
+            }
+            ConsoleRoute::RegenerateToken(raw_id) => {
+                let session = session_of(&req.headers)?;
+                let expiry = request::regenerated_expiry(&body::read_text(req.body).await?)?;
+                let token_id = path_token_id(&raw_id)?;
+                let regenerated = self
+                    .ledger
+                    .as_user(&session, RegenerateToken { token_id, expiry })
+                    .await?;
+                Reply::json(200, &CreatedTokenView::from(regenerated))
+            }
+            ConsoleRoute::Notices => {
+                let notices = self
+                    .ledger
+                    .as_user(&session_of(&req.headers)?, Notices {})
+                    .await?;
+                let notices = notices.into_iter().map(Into::into).collect();
+                Reply::json(200, &NoticeList { notices })
+            }
+            ConsoleRoute::DismissNotice(raw_id) => {
+                let session = session_of(&req.headers)?;
+                request::expect_empty(&body::read_text(req.body).await?)?;
+                let token_id = path_token_id(&raw_id)?;
+                self.ledger
+                    .as_user(&session, DismissNotice { token_id })
+                    .await?;
+                Ok(Reply::no_content())
             }
             ConsoleRoute::Audit => {
                 let events = self

@@ -7,7 +7,9 @@ use serde::Serialize;
 use patgate_core::time::Timestamp;
 
 use crate::ledger::audit::AuditAction;
-use crate::ledger::protocol::{Account, AuditEvent, CreatedToken, TokenSummary};
+use crate::ledger::protocol::{
+    Account, AuditEvent, CreatedToken, ExposureCause, Notice, TokenSummary,
+};
 
 /// An instant as RFC 3339 (`2026-11-23T10:00:00Z`).
 fn rfc3339(at: Timestamp) -> String {
@@ -120,6 +122,46 @@ impl From<AuditEvent> for AuditEventView {
 #[derive(Debug, Serialize)]
 pub struct AuditList {
     pub events: Vec<AuditEventView>,
+}
+
+/// A token revoked because it was exposed, for the banner at sign-in.
+#[derive(Debug, Serialize)]
+pub struct NoticeView {
+    pub token_id: String,
+    pub token_name: String,
+    pub token_hint: String,
+    /// `secret_scanning` (found in public by a scanner) or `holder` (revoked by someone who
+    /// had it).
+    pub cause: &'static str,
+    /// Where the scanner found it (`commit`, `npm`, …), for `secret_scanning`.
+    pub source: Option<String>,
+    pub url: Option<String>,
+    pub revoked_at: String,
+}
+
+impl From<Notice> for NoticeView {
+    fn from(notice: Notice) -> Self {
+        let (cause, source, url) = match notice.cause {
+            ExposureCause::SecretScanning(found) => {
+                ("secret_scanning", Some(found.source), found.url)
+            }
+            ExposureCause::Holder => ("holder", None, None),
+        };
+        Self {
+            token_id: notice.token_id.as_str().to_owned(),
+            token_name: notice.token_name.as_str().to_owned(),
+            token_hint: notice.hint,
+            cause,
+            source,
+            url,
+            revoked_at: rfc3339(notice.revoked_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct NoticeList {
+    pub notices: Vec<NoticeView>,
 }
 
 /// `GET /console/auth/methods`: how this deployment lets people sign in.

@@ -6,7 +6,7 @@ use worker::Request;
 use crate::console::body::BodySource;
 use crate::error::ApiError;
 
-/// Beyond this, an oversized body is no longer drained before answering 413.
+/// Beyond this much past the limit, an oversized body is no longer drained before answering 413.
 const MAX_DRAINED_BYTES: usize = 1024 * 1024;
 
 /// The body of a request still in the runtime.
@@ -20,7 +20,7 @@ impl BodySource for WorkerBody {
             .get("Content-Length")?
             .and_then(|len| len.parse::<usize>().ok());
         if declared.is_some_and(|len| len > limit) {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(ApiError::body_over(limit));
         }
         let mut body = Vec::new();
         if self.0.inner().body().is_none() {
@@ -38,12 +38,12 @@ impl BodySource for WorkerBody {
             // Keep reading (and discarding) a while after the limit, so that the client can
             // finish sending and read our 413 instead of seeing its connection cut.
             body.clear();
-            if seen > MAX_DRAINED_BYTES {
+            if seen - limit > MAX_DRAINED_BYTES {
                 break;
             }
         }
         if seen > limit {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(ApiError::body_over(limit));
         }
         Ok(body)
     }

@@ -1,11 +1,16 @@
 //! [`TokenStore`] over Workers KV.
 
+use patgate_core::identity::UserId;
 use patgate_core::time::Timestamp;
 use patgate_core::token::StorageKey;
 use worker::Env;
 
 use crate::runtime::{Clock, SystemClock};
-use crate::store::{is_rate_limit_message, kv_expiration, KvWriteError, StoreError, TokenStore};
+use crate::store::{
+    exposure_marker_key, is_rate_limit_message, kv_expiration, owners_of_markers, ExposureIndex,
+    ExposureMarker, KvWriteError, StoreError, TokenStore, EXPOSURE_MARKER_SECONDS,
+    KV_BULK_READ_KEYS,
+};
 
 pub const TOKENS_BINDING: &str = "TOKENS";
 
@@ -91,5 +96,63 @@ impl TokenStore for KvTokenStore<'_> {
             .delete(key.as_str())
             .await
             .map_err(write_error("delete"))
+    }
+}
+
+impl KvTokenStore<'_> {
+    /// The values KV holds under these keys, read [`KV_BULK_READ_KEYS`] at a time.
+    async fn bulk_read<'k>(
+        &self,
+        keys: impl Iterator<Item = (&'k StorageKey, String)>,
+    ) -> Result<Vec<(StorageKey, String)>, StoreError> {
+        let kv = self.kv()?;
+        let named: Vec<(&StorageKey, String)> = keys.collect();
+        let mut found = Vec::new();
+        for chunk in named.chunks(KV_BULK_READ_KEYS) {
+            let names: Vec<&str> = chunk.iter().map(|(_, name)| name.as_str()).collect();
+            let mut values = kv
+                .get_bulk(&names)
+                .text()
+                .await
+                .map_err(kv_error("bulk get"))?;
+            for (key, name) in chunk {
+                if let Some(Some(value)) = values.remove(name) {
+                    found.push(((*key).clone(), value));
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+impl ExposureIndex for KvTokenStore<'_> {
+    async fn records(&self, keys: &[StorageKey]) -> Result<Vec<(StorageKey, String)>, StoreError> {
+        self.bulk_read(keys.iter().map(|key| (key, key.as_str().to_owned())))
+            .await
+    }
+
+    async fn marked_owners(
+        &self,
+        keys: &[StorageKey],
+    ) -> Result<Vec<(StorageKey, UserId)>, StoreError> {
+        let markers = self
+            .bulk_read(keys.iter().map(|key| (key, exposure_marker_key(key))))
+            .await?;
+        Ok(owners_of_markers(markers))
+    }
+
+    async fn mark_exposed(&self, key: &StorageKey, owner: &UserId) -> Result<(), StoreError> {
+        let marker = ExposureMarker {
+            user_id: owner.clone(),
+        };
+        let json = serde_json::to_string(&marker)
+            .map_err(|error| StoreError(format!("exposure marker: {error}")))?;
+        self.kv()?
+            .put(&exposure_marker_key(key), json)
+            .map_err(kv_error("put"))?
+            .expiration_ttl(EXPOSURE_MARKER_SECONDS)
+            .execute()
+            .await
+            .map_err(kv_error("put"))
     }
 }

@@ -5,6 +5,7 @@
 
 mod body;
 mod durable_storage;
+mod exposure;
 #[cfg(feature = "simulated-faults")]
 mod faults;
 mod feed_object;
@@ -136,6 +137,13 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
             // Console answers carry the console's headers, errors included.
             Ok(Answer::Reply(reply.with_console_headers()))
         }
+        Ok(Route::HolderRevocation) => exposure::holder_revocation(req, &env)
+            .await
+            .map(Answer::Reply),
+        Ok(Route::LeakReport) => exposure::leak_report(req, &env).await.map(Answer::Reply),
+        Ok(Route::AdminRevokeAll(user_id)) => exposure::admin_revoke_all(req, &env, &user_id)
+            .await
+            .map(Answer::Reply),
         Ok(Route::ConsoleHome) => Ok(Answer::Reply(Reply::redirect(308, "/console/"))),
         Ok(Route::ConsoleAsset) => static_asset(req, &env).await.map(Answer::Passthrough),
         Ok(Route::Forward) => forward(&req, &env, &ctx).await,

@@ -1,6 +1,8 @@
 //! The console's routes, guards and handlers, natively: real routing, real handlers and the
 //! real ledger behind the typed client, with only the runtime replaced.
 
+mod notices;
+
 use futures_executor::block_on;
 use serde_json::{json, Value};
 
@@ -69,7 +71,7 @@ impl Setup {
     }
 
     /// Signs in through development sign-in and returns the session cookie.
-    fn sign_in(&self, email: &str) -> String {
+    pub fn sign_in(&self, email: &str) -> String {
         let reply = self.send(
             "POST",
             "/console/auth/dev-login",
@@ -90,7 +92,7 @@ impl Setup {
         )
     }
 
-    fn validates(&self, token: &str) -> bool {
+    pub fn validates(&self, token: &str) -> bool {
         let header = format!("Bearer {token}");
         let fast = self
             .ledgers
