@@ -93,10 +93,15 @@ build: bootstrap $(WORKER_BUNDLE)
 # ---- running ----------------------------------------------------------------------------
 
 # Local secrets for `make dev`, random, made once and never committed (.gitignore). The local
-# provider and the Worker share OIDC_CLIENT_SECRET.
-.dev.vars:
-	@node -e "const r = () => require('crypto').randomBytes(32).toString('hex'); \
-		console.log('COOKIE_SECRET=' + r() + '\nOIDC_CLIENT_SECRET=' + r())" > $@
+# provider and the Worker share OIDC_CLIENT_SECRET. A secret added later (ADMIN_API_SECRET) is
+# appended to an existing file.
+DEV_SECRETS := COOKIE_SECRET OIDC_CLIENT_SECRET ADMIN_API_SECRET
+.dev.vars: Makefile
+	@touch $@
+	@for name in $(DEV_SECRETS); do \
+		grep -q "^$$name=" $@ || node -e "console.log('$$name=' + \
+			require('crypto').randomBytes(32).toString('hex'))" >> $@; \
+	done
 	@echo "wrote .dev.vars: local secrets for make dev"
 
 # The Worker, and the local OpenID provider it signs in with (stopped with it).

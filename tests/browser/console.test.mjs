@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { startWorker, verify } from '../e2e/harness.mjs';
-import { assertAccessible, launchBrowser, newPage as openPage, shot } from './support.mjs';
+import { assertAccessible, devSignIn, launchBrowser, newPage as openPage, shot } from './support.mjs';
 
 describe('web console', () => {
   let worker;
@@ -19,12 +19,7 @@ describe('web console', () => {
 
   const newPage = (options) => openPage(browser, worker.base, options);
 
-  async function signIn(page, email) {
-    await page.goto(`${worker.base}/console/`);
-    await page.getByLabel('Email').fill(email);
-    await page.getByRole('button', { name: 'Sign in (local development)' }).click();
-    await page.getByRole('heading', { name: 'Personal access tokens' }).waitFor();
-  }
+  const signIn = (page, email) => devSignIn(page, worker.base, email);
 
   test('sign in, create, copy, use, rename, re-date, delete: the token is refused', async () => {
     const { context, page, problems } = await newPage();

@@ -52,3 +52,11 @@ export async function newPage(browser, base, options = {}) {
   page.on('dialog', (dialog) => { problems.push(`unexpected browser dialog: ${dialog.message()}`); dialog.dismiss(); });
   return { context, page, problems };
 }
+
+/** Signs in at `base` with development sign-in, and waits for the token list. */
+export async function devSignIn(page, base, email) {
+  await page.goto(`${base}/console/`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Sign in (local development)' }).click();
+  await page.getByRole('heading', { name: 'Personal access tokens' }).waitFor();
+}

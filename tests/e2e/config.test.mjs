@@ -38,12 +38,21 @@ describe('the production configuration', () => {
     assert.equal(status, 500);
     assert.deepEqual(body, {
       status: 'misconfigured',
-      capabilities: { sign_in: false, development_sign_in: false, forwarding: false, echo: false },
+      capabilities: {
+        sign_in: false, development_sign_in: false, forwarding: false, echo: false, admin_api: false, leak_reports: true,
+      },
       problems: [
         'ORIGIN_URL is not set, and forwarding to the origin needs it',
         'OIDC_ISSUER is not set, and sign-in with the identity provider needs it',
+        'ADMIN_API_SECRET is not set, and the admin API needs it',
       ],
     });
+    // Without its secret, the admin API refuses, whatever credential comes.
+    const admin = await fetch(`${worker.base}/auth/v1/admin/users/usr_0123456789abcdef01234567/revoke-all`, {
+      method: 'POST', headers: { Authorization: 'Bearer anything-at-all' }, body: '{"requested_by":"ops"}',
+    });
+    assert.equal(admin.status, 500);
+    assert.deepEqual(await admin.json(), { error: 'misconfigured', message: 'the admin API is not configured' });
     for (const headers of [{}, { Authorization: `Bearer pat_${'a'.repeat(64)}` }]) {
       const res = await fetch(`${worker.base}/v1/projects`, { headers });
       assert.equal(res.status, 500);
@@ -69,7 +78,9 @@ describe('the production configuration', () => {
     const worker = await start({ devLogin: false, vars: { ...COMPLETE, ORIGIN_SHARED_SECRET: weak } });
     const { status, body } = await health(worker);
     assert.equal(status, 500);
-    assert.deepEqual(body.capabilities, { sign_in: true, development_sign_in: false, forwarding: false, echo: false });
+    assert.deepEqual(body.capabilities, {
+      sign_in: true, development_sign_in: false, forwarding: false, echo: false, admin_api: true, leak_reports: true,
+    });
     assert.deepEqual(body.problems, [
       'ORIGIN_SHARED_SECRET is invalid: it must be at least 32 characters (use 32 random bytes, hex-encoded)',
     ]);
@@ -82,7 +93,7 @@ describe('the production configuration', () => {
     assert.equal(JSON.parse(answer).error, 'misconfigured');
     assert.ok(!answer.includes('echo'));
     await worker.waitForOutput(/configuration: ORIGIN_SHARED_SECRET is invalid/);
-    for (const secret of [weak, TEST_SECRETS.COOKIE_SECRET, TEST_SECRETS.OIDC_CLIENT_SECRET]) {
+    for (const secret of [weak, ...Object.values(TEST_SECRETS)]) {
       assert.ok(!worker.output().includes(secret));
       assert.ok(!JSON.stringify(body).includes(secret));
     }
@@ -94,7 +105,9 @@ describe('the production configuration', () => {
     assert.equal(status, 200);
     assert.deepEqual(body, {
       status: 'ok',
-      capabilities: { sign_in: true, development_sign_in: false, forwarding: true, echo: false },
+      capabilities: {
+        sign_in: true, development_sign_in: false, forwarding: true, echo: false, admin_api: true, leak_reports: true,
+      },
       problems: [],
     });
     const methods = await (await fetch(`${worker.base}/console/auth/methods`)).json();

@@ -78,6 +78,31 @@ describe('console API', () => {
     assert.ok(!JSON.stringify(events).includes(token.token.slice(8)));
   });
 
+  test('regenerate: a new secret for the same token, shown once; the old one is refused', async () => {
+    const token = await ada.createToken('Terraform', 7);
+    const path = `/console/api/tokens/${token.id}/regenerate`;
+    assert.equal((await ada.request('POST', path, {})).status, 400, 'the expiry is chosen as at creation');
+    const res = await ada.request('POST', path, { expires_in_days: 90 });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const regenerated = await res.json();
+    assert.equal(regenerated.id, token.id);
+    assert.equal(regenerated.name, 'Terraform');
+    assert.notEqual(regenerated.token, token.token);
+    assert.equal(regenerated.hint, regenerated.token.slice(0, 8));
+    assert.ok(Math.abs(Date.parse(regenerated.expires_at) - Date.now() - 90 * 86400 * 1000) < 60_000);
+    assert.equal((await verify(worker.base, token.token)).status, 401);
+    const verified = await (await verify(worker.base, regenerated.token)).json();
+    assert.deepEqual([verified.token.id, verified.token.name], [token.id, 'Terraform']);
+    const { tokens } = await (await ada.request('GET', '/console/api/tokens')).json();
+    assert.ok(!JSON.stringify(tokens).includes(regenerated.token));
+    const { events } = await (await ada.request('GET', '/console/api/audit')).json();
+    const mine = events.filter((e) => e.token_id === token.id).map((e) => e.action);
+    assert.deepEqual(mine, ['regenerated', 'created']);
+    assert.equal((await bob.request('POST', path, { expires_in_days: 1 })).status, 404);
+    assert.equal((await ada.request('GET', path)).status, 405);
+  });
+
   test('tokens are listed newest first', async () => {
     const user = await ConsoleClient.signIn(worker.base, 'order@example.com');
     const first = await user.createToken('first');

@@ -49,6 +49,7 @@ function configWithLimits(limits, dir) {
 export const TEST_SECRETS = {
   COOKIE_SECRET: 'test-only-cookie-secret-0123456789abcdef',
   OIDC_CLIENT_SECRET: 'test-only-client-secret',
+  ADMIN_API_SECRET: 'test-only-admin-secret-0123456789abcdef',
 };
 
 /**

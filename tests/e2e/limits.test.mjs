@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { CSRF, ConsoleClient, ROOT, startWorker, verify } from './harness.mjs';
+import { reportBody, startScanner } from './scanner.mjs';
 
 const vectors = JSON.parse(readFileSync(join(ROOT, 'tests/vectors/golden-tokens.json'), 'utf8')).vectors;
-const LIMITS = { SIGN_IN_LIMITER: 3, CONSOLE_LIMITER: 6, FAILED_TOKEN_LIMITER: 3 };
+const LIMITS = { SIGN_IN_LIMITER: 3, CONSOLE_LIMITER: 6, FAILED_TOKEN_LIMITER: 3, REVOKE_LIMITER: 3 };
 
 async function assertRateLimited(res) {
   assert.equal(res.status, 429);
@@ -39,14 +40,19 @@ function devLogin(base, email, address) {
 
 describe('rate limits per client address', () => {
   let worker;
+  let scanner;
   let user;
   let token;
   before(async () => {
-    worker = await startWorker({ limits: LIMITS });
+    scanner = await startScanner();
+    worker = await startWorker({ limits: LIMITS, vars: { LEAK_KEYS_URL: scanner.url } });
     user = await ConsoleClient.signIn(worker.base, 'limited@example.com');
     token = await user.createToken('limited', null);
   });
-  after(() => worker?.stop());
+  after(async () => {
+    await worker?.stop();
+    await scanner?.stop();
+  });
 
   test('failed token look-ups: 401 up to the limit, then 429; valid and malformed tokens are never counted', async () => {
     await withinOneWindow();
@@ -93,5 +99,29 @@ describe('rate limits per client address', () => {
     assert.match(out.headers.getSetCookie()[0], /^__Host-patgate_session=; .*Max-Age=0/);
     // The session was not ended on the server (the console must say it may still be active).
     assert.equal((await user.request('GET', '/console/api/me', undefined, from('2001:db8:0:2::1'))).status, 200);
+  });
+
+  test('self-service revocation: the fourth request within the minute is 429, whatever it lists', async () => {
+    await withinOneWindow();
+    const client = from('198.51.100.3');
+    const revoke = (address) => fetch(`${worker.base}/auth/v1/revoke`, {
+      method: 'POST', headers: from(address, { 'Content-Type': 'application/json' }), body: '{"tokens":["pat_short"]}',
+    });
+    for (let i = 0; i < 3; i += 1) assert.equal((await revoke(client['CF-Connecting-IP'])).status, 202);
+    await assertRateLimited(await revoke(client['CF-Connecting-IP']));
+    assert.equal((await revoke('198.51.100.97')).status, 202);
+  });
+
+  test('leak reports: refused signatures count as failures, and a verified report is never limited', async () => {
+    await withinOneWindow();
+    const address = '198.51.100.4';
+    const body = reportBody(['pat_noise']);
+    const unsigned = () => scanner.report(worker.base, body, { signature: null, headers: from(address) });
+    for (let i = 0; i < 3; i += 1) assert.equal((await unsigned()).status, 401);
+    await assertRateLimited(await unsigned());
+    // The scanner itself, from the same address: its deliveries are not starved.
+    for (let i = 0; i < 3; i += 1) {
+      assert.equal((await scanner.report(worker.base, body, { headers: from(address) })).status, 200);
+    }
   });
 });

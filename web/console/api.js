@@ -64,5 +64,8 @@ export const api = {
   updateToken: (id, changes) => call('PATCH', `/console/api/tokens/${encodeURIComponent(id)}`, changes),
   deleteToken: (id) => call('DELETE', `/console/api/tokens/${encodeURIComponent(id)}`, undefined, NO_CONTENT),
   revokeAllTokens: () => call('POST', '/console/api/tokens/revoke-all'),
+  regenerateToken: (id, expiresInDays) => call('POST', `/console/api/tokens/${encodeURIComponent(id)}/regenerate`, { expires_in_days: expiresInDays }),
   audit: () => call('GET', '/console/api/audit'),
+  notices: () => call('GET', '/console/api/notices'),
+  dismissNotice: (id) => call('DELETE', `/console/api/notices/${encodeURIComponent(id)}`, undefined, NO_CONTENT),
 };

@@ -1,11 +1,13 @@
 // The patgate console: sign in, then manage personal access tokens.
 // This module starts the console, routes between the views (#/signin, #/tokens, #/activity) and
-// owns what every view shares: the signed-in user and the user menu in the top bar.
+// owns what every view shares: the signed-in user, the user menu in the top bar, and the banner
+// about leaked tokens (notices-view.js).
 
 import { onSessionEnded } from './actions.js';
 import { renderActivity } from './activity-view.js';
 import { api, ApiError } from './api.js';
 import { currentPage, focusMain, isShowingError, showError } from './dom.js';
+import { clearNotices, renderNotices } from './notices-view.js';
 import { renderSignIn, takeSignInFailure } from './signin-view.js';
 import { renderTokens } from './tokens-view.js';
 
@@ -28,6 +30,7 @@ function showSignIn({ message, retry, page = '#/tokens' } = {}) {
 /** Forgets the user and shows sign-in, with `message` saying why (and `retry`, see signin-view.js). */
 function signedOut(message, retry) {
   currentUser = null;
+  clearNotices();
   userMenu.hidden = true;
   userMenu.open = false;
   const page = currentPage();
@@ -91,6 +94,8 @@ async function route() {
   userEmail.textContent = user.email;
   userMenu.hidden = false;
   userMenu.open = false;
+  // Tokens revoked because they leaked: the banner above every page, until dismissed.
+  renderNotices();
   if (currentPage() === '#/activity') await renderActivity();
   else await renderTokens();
   for (const link of userMenu.querySelectorAll('a')) {

@@ -1,4 +1,4 @@
-// The token list, and its dialogs: generate, show once, edit, delete, revoke all.
+// The token list, and its dialogs: generate, show once, edit, regenerate, delete, revoke all.
 
 import { attempt } from './actions.js';
 import { api } from './api.js';
@@ -15,6 +15,7 @@ const EXPIRY_CHOICES = [
 const GENERATE_KEY = 'generate-token';
 const REVOKE_ALL_KEY = 'revoke-all';
 const editKey = (token) => `edit:${token.id}`;
+const regenerateKey = (token) => `regenerate:${token.id}`;
 const deleteKey = (token) => `delete:${token.id}`;
 
 /** The expiry choice of a form: a few common periods, a custom number of days, or never. */
@@ -44,20 +45,25 @@ function expiryFields(initial = '30') {
     h('div', { class: 'field' }, h('label', { for: selectId }, 'Expiration'), select),
     customField,
     note);
-  /** null for never, a number of days, or throws a message. */
-  const value = () => {
+  /**
+   * null for never, or a number of days; undefined once `error` (dom.js `formError`) says what is
+   * wrong, with focus on the custom number of days.
+   */
+  const check = (error) => {
     if (select.value === 'never') return null;
     const days = chosenDays();
-    if (!isValidExpiryDays(days)) throw new Error(EXPIRY_DAYS_PROBLEM);
-    return days;
+    if (isValidExpiryDays(days)) return days;
+    error.show(EXPIRY_DAYS_PROBLEM);
+    custom.focus();
+    return undefined;
   };
-  return { fields, value, focusCustom: () => custom.focus() };
+  return { fields, check };
 }
 
-function openCreateDialog(onCreated) {
+function openCreateDialog(onCreated, { name: initialName = '' } = {}) {
   const nameId = uniqueId('name');
   const listId = uniqueId('name-examples');
-  const name = h('input', { id: nameId, name: 'name', required: true, maxlength: TOKEN_NAME_MAX_LENGTH, list: listId, autocomplete: 'off', placeholder: 'e.g. GitHub Actions', 'aria-describedby': `${nameId}-hint` });
+  const name = h('input', { id: nameId, name: 'name', required: true, maxlength: TOKEN_NAME_MAX_LENGTH, list: listId, autocomplete: 'off', placeholder: 'e.g. GitHub Actions', 'aria-describedby': `${nameId}-hint`, value: initialName || null });
   const examples = h('datalist', { id: listId }, ['GitHub Actions', 'Local dev', 'Deploy script', 'Terraform'].map((v) => h('option', { value: v })));
   const expiry = expiryFields('30');
   openFormDialog('New personal access token', {
@@ -78,14 +84,8 @@ function openCreateDialog(onCreated) {
         name.focus();
         return;
       }
-      let days;
-      try {
-        days = expiry.value();
-      } catch (problem) {
-        error.show(problem.message);
-        expiry.focusCustom();
-        return;
-      }
+      const days = expiry.check(error);
+      if (days === undefined) return;
       await submitFromDialog(dialog, error, () => api.createToken(name.value, days), onCreated);
     },
   });
@@ -111,8 +111,11 @@ function usageSnippets(origin) {
   ];
 }
 
-/** The one time the plaintext is shown, with ways to use it. */
-function showNewToken(created) {
+/**
+ * The one time the plaintext is shown, with ways to use it. Focus returns to the control with
+ * the focus key `returnFocusTo` (see dom.js).
+ */
+function showNewToken(created, { title = 'Your new token', returnFocusTo = GENERATE_KEY } = {}) {
   const tokenId = uniqueId('new-token');
   let dialog;
   const content = h('div', {},
@@ -130,7 +133,37 @@ function showNewToken(created) {
       h('pre', {}, h('code', {}, text)))),
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'primary', onclick: () => dialog.close() }, 'I have copied it')));
-  dialog = openDialog('Your new token', content, { returnFocusTo: GENERATE_KEY });
+  dialog = openDialog(title, content, { returnFocusTo });
+}
+
+/** Creates a token and shows it once: the page's "Generate new token", and the replacement of a revoked one. */
+export function openGenerateDialog(options) {
+  openCreateDialog(async (created) => {
+    await renderTokens(`Created “${created.name}”.`);
+    showNewToken(created);
+  }, options);
+}
+
+/** A new secret for the token, with a new expiry, shown once; the old secret stops working. */
+function openRegenerateDialog(token) {
+  const expiry = expiryFields('30');
+  openFormDialog(`Regenerate “${token.name}”`, {
+    fields: [
+      h('p', {}, 'The token keeps its name, and gets a new secret and a new expiry.'),
+      h('p', { class: 'warning' }, `The current secret (${token.hint}…) stops working within seconds. Put the new one everywhere the old one is used.`),
+      expiry.fields,
+    ],
+    submitLabel: 'Regenerate token',
+    returnFocusTo: regenerateKey(token),
+    onSubmit: async (dialog, error) => {
+      const days = expiry.check(error);
+      if (days === undefined) return;
+      await submitFromDialog(dialog, error, () => api.regenerateToken(token.id, days), async (regenerated) => {
+        await renderTokens(`Regenerated “${regenerated.name}”. Its old secret no longer works.`);
+        showNewToken(regenerated, { title: 'Your regenerated token', returnFocusTo: regenerateKey(token) });
+      });
+    },
+  });
 }
 
 function openEditDialog(token, onSaved) {
@@ -154,12 +187,9 @@ function openEditDialog(token, onSaved) {
       const changes = {};
       if (name.value.trim() !== token.name) changes.name = name.value;
       if (!keep.checked) {
-        try {
-          changes.expires_in_days = expiry.value();
-        } catch (problem) {
-          error.show(problem.message);
-          return;
-        }
+        const days = expiry.check(error);
+        if (days === undefined) return;
+        changes.expires_in_days = days;
       }
       if (Object.keys(changes).length === 0) {
         dialog.close();
@@ -231,6 +261,13 @@ function tokenRow(token) {
     'data-focus-key': editKey(token),
     onclick: () => openEditDialog(token, (saved) => renderTokens(`Saved “${saved.name}”.`)),
   }, 'Edit');
+  const regenerateButton = h('button', {
+    type: 'button',
+    class: 'secondary small',
+    'aria-label': `Regenerate ${token.name}`,
+    'data-focus-key': regenerateKey(token),
+    onclick: () => openRegenerateDialog(token),
+  }, 'Regenerate');
   const deleteButton = h('button', {
     type: 'button',
     class: 'danger small',
@@ -244,7 +281,7 @@ function tokenRow(token) {
     h('td', { 'data-label': 'Created', title: formatDateTime(token.created_at) }, formatDate(token.created_at)),
     h('td', { 'data-label': 'Expires', title: expiry.title ?? null }, h('span', { class: `tone-${expiry.tone}` }, expiry.text)),
     h('td', { 'data-label': 'Last used' }, lastUsedCell(token)),
-    h('td', { class: 'row-actions' }, editButton, deleteButton));
+    h('td', { class: 'row-actions' }, editButton, regenerateButton, deleteButton));
 }
 
 /** Loads and shows the token list; `status` is a notice about what just happened. */
@@ -257,10 +294,7 @@ export async function renderTokens(status) {
     type: 'button',
     class: 'primary',
     'data-focus-key': GENERATE_KEY,
-    onclick: () => openCreateDialog(async (created) => {
-      await renderTokens(`Created “${created.name}”.`);
-      showNewToken(created);
-    }),
+    onclick: () => openGenerateDialog(),
   }, 'Generate new token');
   const intro = h('p', { class: 'muted' },
     'Personal access tokens let CI pipelines, scripts and the reis CLI call the API as you. ',

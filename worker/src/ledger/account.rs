@@ -11,6 +11,14 @@ use super::schema::{StoredAuditEvent, SESSION_PREFIX};
 use super::{Ledger, LedgerPorts};
 use crate::store::LedgerStorage;
 
+/// "1 token", "2 tokens".
+fn counted(count: usize, noun: &str) -> String {
+    match count {
+        1 => format!("1 {noun}"),
+        _ => format!("{count} {noun}s"),
+    }
+}
+
 impl<P: LedgerPorts> Ledger<'_, P> {
     /// Revokes every token and ends every session in one commit, with one audit event naming
     /// who asked. A user patgate has never seen has nothing to revoke, and nothing is written.
@@ -42,8 +50,10 @@ impl<P: LedgerPorts> Ledger<'_, P> {
             token_id: None,
             token_name: None,
             detail: Some(format!(
-                "{} tokens, {} sessions; requested by {}{reason}",
-                outcome.revoked, outcome.sessions_ended, request.requested_by
+                "{} and {}; requested by {}{reason}",
+                counted(outcome.revoked, "token"),
+                counted(outcome.sessions_ended, "session"),
+                request.requested_by
             )),
         };
         audit::append(self.storage, &mut plan, vec![event]).await?;

@@ -286,7 +286,7 @@ fn the_platform_revokes_every_token_and_session_and_says_who_asked() {
     assert_eq!(event.action, AuditAction::RevokedAllByPlatform);
     assert_eq!(
         event.detail.as_deref(),
-        Some("2 tokens, 2 sessions; requested by offboarding: account disabled")
+        Some("2 tokens and 2 sessions; requested by offboarding: account disabled")
     );
 }
 
