@@ -32,7 +32,12 @@ def before_call(context, case, kwargs):
     headers = case.headers or {}
     if case.operation.path != "/auth/v1/leaks/github" or headers.get(SIGNATURE) != PLACEHOLDER:
         return
-    raw = b"" if isinstance(case.body, NotSet) else json.dumps(case.body).encode()
+    if isinstance(case.body, NotSet):
+        raw = b""
+    elif isinstance(case.body, bytes):
+        raw = case.body
+    else:
+        raw = json.dumps(case.body).encode()
     signed = _sign(raw)
     headers[IDENTIFIER] = signed["key_identifier"]
     headers[SIGNATURE] = base64.b64encode(bytes.fromhex(signed["signature_hex"])).decode()

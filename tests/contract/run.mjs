@@ -4,8 +4,10 @@
 // says which): no 5xx, documented statuses, headers, content types and bodies, invalid data and
 // missing credentials or headers refused, undeclared methods 405.
 //
-// Sign-out and development sign-in run last, on their own: both end the session every other
-// operation runs with (a sign-in replaces a session presented with it).
+// Sign-out, development sign-in and the admin API's revoke-all run last, on their own: each ends
+// the session every other operation runs with (a sign-in replaces a session presented with it;
+// revoke-all, which schemathesis can aim at the session's own user with an id it read from
+// /console/api/me, ends all of that user's sessions and tokens).
 //
 // The admin API runs with its secret. Secret-scanning reports are signed by tests/contract/hooks.py
 // through a signing endpoint served here with the tests' own scanner (tests/e2e/scanner.mjs),
@@ -81,7 +83,7 @@ try {
   const { token } = await owner.createToken('contract', null);
   const user = await ConsoleClient.signIn(worker.base, 'contract@example.com');
   const session = user.cookie.slice(user.cookie.indexOf('=') + 1);
-  const endsTheSession = ['/console/auth/logout', '/console/auth/dev-login'];
+  const endsTheSession = ['/console/auth/logout', '/console/auth/dev-login', '/auth/v1/admin/users/{user_id}/revoke-all'];
   status = await schemathesis(worker, session, token, signer, endsTheSession.flatMap((path) => ['--exclude-path', path]));
   if (status === 0) status = await schemathesis(worker, session, token, signer, endsTheSession.flatMap((path) => ['--include-path', path]));
 } finally {

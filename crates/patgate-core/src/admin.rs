@@ -3,7 +3,7 @@
 
 use alloc::string::{String, ToString};
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -35,8 +35,13 @@ pub struct RevokeAllRequest {
 #[serde(deny_unknown_fields)]
 struct RevokeAllBody {
     requested_by: String,
-    #[serde(default)]
+    /// Absent, or a string: `null` is refused like any other non-string.
+    #[serde(default, deserialize_with = "a_string")]
     reason: Option<String>,
+}
+
+fn a_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
 }
 
 /// Trimmed `text`, if it holds 1–`max` characters and none invisible.
@@ -104,6 +109,10 @@ mod tests {
             (
                 r#"{"requested_by":"ops","reason":""}"#,
                 "reason must be 1 to 200",
+            ),
+            (
+                r#"{"requested_by":"ops","reason":null}"#,
+                "invalid type: null",
             ),
             (r#"{"requested_by":"ops","user_id":"x"}"#, "unknown field"),
             ("[]", "JSON object"),
