@@ -40,6 +40,29 @@ def id_tokens():
     return [c["jws"] for c in rfc] + [json.dumps({"keys": [c["jwk"] for c in rfc]}), claims]
 
 
+def leak_reports(valid):
+    """A report in GitHub's format, and the self-service and admin bodies."""
+    entry = lambda token: {"token": token, "type": "patgate_pat",
+                           "url": "https://github.com/o/r/blob/1/ci.yml", "source": "commit"}
+    return [
+        json.dumps([entry(t) for t in valid[:3]] + [entry("pat_garbage")]),
+        json.dumps([{"token": valid[0], "type": "patgate_pat", "url": None}]),
+        json.dumps({"tokens": valid[:2] + ["pat_short"]}),
+        '{"requested_by":"offboarding","reason":"account disabled"}',
+    ]
+
+
+def der_signatures():
+    """DER signatures (a short r, a high-bit s) and a key list with one P-256 key."""
+    short_r = bytes([0x30, 0x26, 0x02, 0x01, 0x01, 0x02, 0x21, 0x00]) + b"\xff" * 32
+    padded = bytes([0x30, 0x44, 0x02, 0x20]) + b"\x11" * 32 + bytes([0x02, 0x20]) + b"\x22" * 32
+    spki = ("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE" + "A" * 86 + "==")
+    keys = json.dumps({"public_keys": [{"key_identifier": "k", "is_current": True,
+                                        "key": "-----BEGIN PUBLIC KEY-----\n" + spki
+                                        + "\n-----END PUBLIC KEY-----\n"}]})
+    return [short_r, padded, keys]
+
+
 def seeds():
     valid, invalid, randomness = tokens()
     cookie = "__Host-patgate_session=usr_0123456789abcdef01234567." + "ab" * 32
@@ -59,6 +82,8 @@ def seeds():
             "/console/#/activity",
             "/console/../auth/v1/verify",
         ],
+        "leak_report": leak_reports(valid),
+        "der_signature": der_signatures(),
         "console_body": [
             '{"name":"CI","expires_in_days":30}',
             '{"name":"x","expires_in_days":null}',
