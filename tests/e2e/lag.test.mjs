@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { ConsoleClient, ROOT, TEST_SECRETS, startWorker, verify } from './harness.mjs';
+import { reportBody, startScanner } from './scanner.mjs';
 
 const LAG_CONFIG = join(ROOT, 'tests/e2e/lag/wrangler.toml');
 const MARKER = 'patgate-simulated-kv-lag';
@@ -56,12 +57,19 @@ async function warmToken(worker, user, name) {
 
 describe('fast mode with a far location whose KV lags', () => {
   let worker;
+  let scanner;
   let user;
   before(async () => {
-    worker = await startWorker({ config: LAG_CONFIG, healthPath: '/auth/v1/health', vars: TEST_SECRETS });
+    scanner = await startScanner();
+    worker = await startWorker({
+      config: LAG_CONFIG, healthPath: '/auth/v1/health', vars: { ...TEST_SECRETS, LEAK_KEYS_URL: scanner.url },
+    });
     user = await ConsoleClient.signIn(worker.base, 'lag@example.com');
   });
-  after(() => worker?.stop());
+  after(async () => {
+    await worker?.stop();
+    await scanner?.stop();
+  });
 
   test('a deleted token is refused there within 3 s while its KV still holds the record', async () => {
     const created = await warmToken(worker, user, 'CI');
@@ -73,6 +81,28 @@ describe('fast mode with a far location whose KV lags', () => {
     assert.equal(JSON.parse(stale.value).token_id, created.id, 'KV alone would still say valid');
     assert.equal((await kvAt(worker, 'home', created.token)).value, null);
     console.log(`# fast mode: the far location refused the deleted token ${elapsed} ms after DELETE answered`);
+  });
+
+  test('leaked, handed in, regenerated: each old secret is refused there within 3 s while its KV still holds the record', async () => {
+    const leaked = await warmToken(worker, user, 'leaked');
+    const handedIn = await warmToken(worker, user, 'handed in');
+    const regenerated = await warmToken(worker, user, 'regenerated');
+    const report = await scanner.report(worker.base, reportBody([leaked.token]));
+    assert.equal((await report.json())[0].label, 'true_positive');
+    const revoke = await fetch(`${worker.base}/auth/v1/revoke`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ tokens: [handedIn.token] }),
+    });
+    assert.equal(revoke.status, 202);
+    const renewed = await user.request('POST', `/console/api/tokens/${regenerated.id}/regenerate`, { expires_in_days: 30 });
+    assert.equal(renewed.status, 200);
+    for (const created of [leaked, handedIn, regenerated]) {
+      const elapsed = await pollVerify(worker, created.token, refused, FAST_BOUND_MS);
+      const stale = await kvAt(worker, 'far', created.token);
+      assert.equal(JSON.parse(stale.value).token_id, created.id, 'KV alone would still say valid');
+      console.log(`# fast mode: the far location refused the ${created.name} token ${elapsed} ms after its revocation answered`);
+    }
+    const { token } = await renewed.json();
+    await pollVerify(worker, token, (res) => res.status === 200, FAST_BOUND_MS);
   });
 
   test('a rename reaches the far location within 3 s; its KV still has the old name', async () => {

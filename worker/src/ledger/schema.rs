@@ -100,7 +100,7 @@ pub struct StoredAuditEvent {
 
 /// How a token came to be revoked for exposure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "by", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ExposureCause {
     /// A secret scanner found it in public, and reported it with a verified signature.
     SecretScanning(FoundAt),
