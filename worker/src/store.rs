@@ -3,7 +3,7 @@
 //!
 //! - [`TokenStore`]: the validation records in Workers KV, keyed by token hash.
 //! - [`ExposureIndex`]: the same KV as leak reports and self-service revocation read it, in
-//!   bulk, with the markers left by tokens revoked for exposure.
+//!   bulk, with the markers the ledgers leave for tokens revoked for exposure.
 //! - [`LedgerStorage`]: a Durable Object's storage (a user's tokens, sessions and audit
 //!   events; the revocation feed), which commits each change as one atomic [`Batch`].
 
@@ -74,6 +74,9 @@ pub trait TokenStore {
         expires_at: Option<Timestamp>,
     ) -> Result<(), KvWriteError>;
     async fn delete(&self, key: &StorageKey) -> Result<(), KvWriteError>;
+    /// Leaves an exposure marker under [`exposure_marker_key`]: `key` was `owner`'s token,
+    /// revoked for exposure. KV drops it after [`EXPOSURE_MARKER_SECONDS`].
+    async fn mark_exposed(&self, key: &StorageKey, owner: &UserId) -> Result<(), KvWriteError>;
 }
 
 /// How long an exposure marker stays in KV: long enough for a scanner to report the same token
@@ -95,6 +98,16 @@ pub struct ExposureMarker {
     pub user_id: UserId,
 }
 
+/// The JSON of the exposure marker naming `owner`.
+pub fn exposure_marker_json(owner: &UserId) -> String {
+    let marker = ExposureMarker {
+        user_id: owner.clone(),
+    };
+    #[allow(clippy::expect_used)]
+    // Invariant: a struct of one string always serializes.
+    serde_json::to_string(&marker).expect("an exposure marker always serializes")
+}
+
 /// The owners named by exposure markers, as read. A marker that does not read names nobody:
 /// its token counts as unknown.
 pub fn owners_of_markers(markers: Vec<(StorageKey, String)>) -> Vec<(StorageKey, UserId)> {
@@ -112,6 +125,10 @@ pub fn owners_of_markers(markers: Vec<(StorageKey, String)>) -> Vec<(StorageKey,
 /// of up to [`KV_BULK_READ_KEYS`] keys counts as one). And with exposure markers: a token
 /// revoked for exposure has no validation record any more, but a marker still names its owner,
 /// whose ledger recognises a repeated report of it.
+///
+/// Only reads: the Worker's invocation makes no KV operation per token. Each owner's ledger
+/// writes its own tokens' markers ([`TokenStore::mark_exposed`]) in its own invocation, with
+/// the revocation's other KV writes.
 #[allow(async_fn_in_trait)]
 pub trait ExposureIndex {
     /// The validation records KV holds for these keys.
@@ -121,8 +138,6 @@ pub trait ExposureIndex {
         &self,
         keys: &[StorageKey],
     ) -> Result<Vec<(StorageKey, UserId)>, StoreError>;
-    /// Leaves a marker that `key` was `owner`'s token, revoked for exposure.
-    async fn mark_exposed(&self, key: &StorageKey, owner: &UserId) -> Result<(), StoreError>;
 }
 
 /// Puts and deletes that take effect together or not at all.
@@ -257,6 +272,14 @@ pub mod memory {
             self.expirations.borrow_mut().remove(key.as_str());
             Ok(())
         }
+
+        async fn mark_exposed(&self, key: &StorageKey, owner: &UserId) -> Result<(), KvWriteError> {
+            self.write(self.faults.get().put, "put")?;
+            self.records
+                .borrow_mut()
+                .insert(exposure_marker_key(key), exposure_marker_json(owner));
+            Ok(())
+        }
     }
 
     impl MemoryTokenStore {
@@ -292,20 +315,6 @@ pub mod memory {
             Ok(owners_of_markers(
                 self.bulk_read(keys, exposure_marker_key)?,
             ))
-        }
-
-        async fn mark_exposed(&self, key: &StorageKey, owner: &UserId) -> Result<(), StoreError> {
-            self.write(self.faults.get().put, "put")
-                .map_err(|error| StoreError(error.to_string()))?;
-            let marker = ExposureMarker {
-                user_id: owner.clone(),
-            };
-            let json =
-                serde_json::to_string(&marker).map_err(|error| StoreError(error.to_string()))?;
-            self.records
-                .borrow_mut()
-                .insert(exposure_marker_key(key), json);
-            Ok(())
         }
     }
 

@@ -9,6 +9,11 @@
 //! committed, written to KV), so a reported token is refused everywhere within the revocation
 //! bound of the mode in force.
 //!
+//! **KV operations:** an invocation may make at most 1,000. The Worker's share of a report is
+//! two bulk reads per 100 tokens (records, then markers), whatever the tokens are; each
+//! revoked token's KV writes (its record deleted, its exposure marker left) are made by its
+//! owner's ledger, in the object's own invocation, where the per-user token limit bounds them.
+//!
 //! **KV staleness:** a token created seconds before it is reported, at another location, may
 //! not be in the receiving location's KV yet (KV caches misses too). It is then unknown: a
 //! false positive, not revoked. README ("Leaked tokens") states this.
@@ -84,8 +89,8 @@ impl<S: ExposureIndex, T: LedgerTransport> Exposures<'_, S, T> {
 
     /// Revokes every listed token whose owner KV names, one ledger command per owner, and
     /// returns what became of each (a token without a known owner is [`NotHeld`]). Each token
-    /// revoked leaves an exposure marker. If any ledger cannot be reached, the answer is 503:
-    /// what the others did stands, and a retry finds it done.
+    /// revoked leaves an exposure marker, written by its owner's ledger. If any ledger cannot
+    /// be reached, the answer is 503: what the others did stands, and a retry finds it done.
     ///
     /// [`NotHeld`]: ExposureOutcome::NotHeld
     pub async fn revoke(
@@ -111,11 +116,11 @@ impl<S: ExposureIndex, T: LedgerTransport> Exposures<'_, S, T> {
         let answers = join_all(by_owner.into_iter().map(|(owner, tokens)| async move {
             let keys: Vec<StorageKey> = tokens.iter().map(|token| token.key.clone()).collect();
             let answer = self.ledger.call(&owner, RevokeExposed { tokens }).await;
-            (owner, keys, answer)
+            (keys, answer)
         }))
         .await;
         let mut failure = None;
-        for (owner, keys, answer) in answers {
+        for (keys, answer) in answers {
             let results = match answer {
                 Ok(results) => results,
                 Err(error) => {
@@ -123,15 +128,7 @@ impl<S: ExposureIndex, T: LedgerTransport> Exposures<'_, S, T> {
                     continue;
                 }
             };
-            for (key, outcome) in keys.into_iter().zip(results) {
-                if outcome == ExposureOutcome::Revoked {
-                    if let Err(error) = self.index.mark_exposed(&key, &owner).await {
-                        // Only a later report's label depends on it: the token is revoked.
-                        log::error(&format!("exposure marker not written: {error}"));
-                    }
-                }
-                outcomes.insert(key, outcome);
-            }
+            outcomes.extend(keys.into_iter().zip(results));
         }
         match failure {
             Some(error) => Err(error),

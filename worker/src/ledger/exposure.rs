@@ -11,7 +11,7 @@ use patgate_core::token::StorageKey;
 
 use super::audit::{self, AuditAction};
 use super::plan::Plan;
-use super::propagation::KvChange;
+use super::propagation::{KvChange, KvState};
 use super::protocol::{
     DismissNotice, ExposedToken, ExposureCause, ExposureOutcome, LedgerError, Notice, RevokeExposed,
 };
@@ -85,7 +85,8 @@ impl<P: LedgerPorts> Ledger<'_, P> {
                     .iter()
                     .any(|record| record.key == exposure_key(&key));
             let outcome = match held.get(&key) {
-                Some(entry) if !already => {
+                _ if already => ExposureOutcome::RevokedBefore,
+                Some(entry) => {
                     let (action, detail) = describe(&cause);
                     events.push(token_event(action, &entry.value, Some(detail), now));
                     plan.delete(entry.key.clone(), entry.raw.clone());
@@ -98,11 +99,13 @@ impl<P: LedgerPorts> Ledger<'_, P> {
                         dismissed: false,
                     };
                     records.push((exposure_key(&key), encode(&record)));
-                    changes.push(KvChange { key, record: None });
+                    changes.push(KvChange {
+                        key,
+                        state: KvState::Exposed,
+                    });
                     ExposureOutcome::Revoked
                 }
-                _ if already => ExposureOutcome::RevokedBefore,
-                _ => ExposureOutcome::NotHeld,
+                None => ExposureOutcome::NotHeld,
             };
             outcomes.push(outcome);
         }

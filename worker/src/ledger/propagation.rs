@@ -19,7 +19,8 @@
 //! what the ledger no longer holds) until KV matches. Because step 1 precedes every KV write,
 //! a hash stays on the feed for its whole window after KV last changed it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 
 use patgate_core::identity::Email;
 use patgate_core::record::TokenRecord;
@@ -29,8 +30,8 @@ use patgate_core::token::StorageKey;
 use super::plan::Plan;
 use super::protocol::LedgerError;
 use super::schema::{
-    decode, encode, load, sync_key, StoredAccount, TokenEntry, ACCOUNT_KEY, SYNC_PREFIX,
-    TOKEN_PREFIX,
+    decode, encode, exposure_key, load, sync_key, StoredAccount, TokenEntry, ACCOUNT_KEY,
+    EXPOSURE_PREFIX, SYNC_PREFIX, TOKEN_PREFIX,
 };
 use super::{Ledger, LedgerPorts};
 use crate::log;
@@ -46,12 +47,31 @@ pub const KV_RETRY_DELAYS_MS: [u64; 4] = [500, 1_000, 1_000, 2_000];
 pub const RECONCILE_AFTER_MS: u64 = 5_000;
 /// How often the alarm retries while markers remain.
 pub const RECONCILE_RETRY_MS: u64 = 30_000;
+/// Hashes one alarm run rewrites, the rest waiting for the next run. A run is one invocation,
+/// which may make at most 1,000 KV operations, and a hash takes at most two (an exposed
+/// token's marker and its record's deletion), so markers piled up through a long KV outage
+/// never overrun it.
+pub const RECONCILE_MAX_HASHES: usize = 300;
 
-/// What KV should hold for one hash: the record, or nothing.
+/// What KV should hold for one hash.
+#[derive(Debug, Clone)]
+pub enum KvState {
+    /// The token's validation record.
+    Record(TokenRecord),
+    /// Nothing: the token was deleted, revoked or replaced.
+    Absent,
+    /// No validation record, and an exposure marker naming this ledger's user: the token was
+    /// revoked for exposure, and a later report of it must still find its owner (`leaks`).
+    /// Each ledger writes its own tokens' markers, so a report naming a thousand tokens costs
+    /// the Worker's invocation no KV write at all.
+    Exposed,
+}
+
+/// A change of what KV holds for one hash.
 #[derive(Debug, Clone)]
 pub struct KvChange {
     pub key: StorageKey,
-    pub record: Option<TokenRecord>,
+    pub state: KvState,
 }
 
 fn millis(at: Timestamp) -> UnixMillis {
@@ -96,16 +116,35 @@ impl<P: LedgerPorts> Ledger<'_, P> {
 
     /// Step 3: makes KV hold what `change` says, retrying while KV answers 429.
     pub(super) async fn write_kv(&self, change: &KvChange) -> Result<(), StoreError> {
+        let key = &change.key;
+        match &change.state {
+            KvState::Record(record) => {
+                let json = record.encode();
+                self.retrying(|| self.tokens.put(key, &json, record.expires_at))
+                    .await
+            }
+            KvState::Absent => self.retrying(|| self.tokens.delete(key)).await,
+            KvState::Exposed => {
+                // The marker first, so that KV never holds neither: a report in between still
+                // finds the owner. The record goes even if the marker failed; the change is
+                // written only once both are.
+                let marked = self
+                    .retrying(|| self.tokens.mark_exposed(key, self.user_id))
+                    .await;
+                let deleted = self.retrying(|| self.tokens.delete(key)).await;
+                marked.and(deleted)
+            }
+        }
+    }
+
+    /// Runs one KV write, again after each of [`KV_RETRY_DELAYS_MS`] while KV answers 429.
+    async fn retrying<W: Future<Output = Result<(), KvWriteError>>>(
+        &self,
+        write: impl Fn() -> W,
+    ) -> Result<(), StoreError> {
         let mut delays = KV_RETRY_DELAYS_MS.iter();
         loop {
-            let written = match &change.record {
-                Some(record) => {
-                    let json = record.encode();
-                    self.tokens.put(&change.key, &json, record.expires_at).await
-                }
-                None => self.tokens.delete(&change.key).await,
-            };
-            match (written, delays.next()) {
+            match (write().await, delays.next()) {
                 (Ok(()), _) => return Ok(()),
                 (Err(KvWriteError::RateLimited), Some(delay)) => self.sleep.sleep(*delay).await,
                 (Err(KvWriteError::RateLimited), None) => {
@@ -176,14 +215,17 @@ impl<P: LedgerPorts> Ledger<'_, P> {
             .map(|loaded| loaded.value.email))
     }
 
-    /// What the alarm runs: brings KV in line with the ledger for every marked hash. Returns
-    /// how many remain out of line; the alarm is re-armed first, so a failure here is
-    /// retried whatever happens.
+    /// What the alarm runs: brings KV in line with the ledger for the marked hashes, at most
+    /// [`RECONCILE_MAX_HASHES`] of them. Returns how many remain out of line, those left for
+    /// the next run included; the alarm is re-armed first, so a failure here is retried
+    /// whatever happens.
     pub async fn reconcile(&self, now: Timestamp) -> Result<usize, LedgerError> {
-        let markers = self.storage.list(SYNC_PREFIX, false, usize::MAX).await?;
+        let mut markers = self.storage.list(SYNC_PREFIX, false, usize::MAX).await?;
         if markers.is_empty() {
             return Ok(0);
         }
+        let left_for_later = markers.len().saturating_sub(RECONCILE_MAX_HASHES);
+        markers.truncate(RECONCILE_MAX_HASHES);
         self.storage
             .alarm_by(millis(now).saturating_add(RECONCILE_RETRY_MS))
             .await?;
@@ -192,6 +234,13 @@ impl<P: LedgerPorts> Ledger<'_, P> {
             let entry: TokenEntry = decode(&key, &json)?;
             entries.insert(entry.storage_key.clone(), entry);
         }
+        let exposed: HashSet<String> = self
+            .storage
+            .list(EXPOSURE_PREFIX, false, usize::MAX)
+            .await?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
         let email = self.account_email().await?;
         let mut changes = Vec::new();
         for (marker, _) in &markers {
@@ -199,17 +248,18 @@ impl<P: LedgerPorts> Ledger<'_, P> {
                 .strip_prefix(SYNC_PREFIX)
                 .and_then(StorageKey::parse)
                 .ok_or_else(|| StoreError(format!("unreadable sync marker {marker}")))?;
-            let record = match (entries.get(&key), &email) {
-                (None, _) => None,
-                (Some(entry), Some(email)) => Some(entry.record(self.user_id, email)),
+            let state = match (entries.get(&key), &email) {
+                (None, _) if exposed.contains(&exposure_key(&key)) => KvState::Exposed,
+                (None, _) => KvState::Absent,
+                (Some(entry), Some(email)) => KvState::Record(entry.record(self.user_id, email)),
                 (Some(_), None) => {
                     return Err(StoreError("tokens without an account entry".into()).into())
                 }
             };
-            changes.push(KvChange { key, record });
+            changes.push(KvChange { key, state });
         }
         self.announce(&changes).await?;
-        Ok(self.propagate(&changes).await)
+        Ok(self.propagate(&changes).await + left_for_later)
     }
 
     /// Records the account's email if the ledger does not hold it yet (ledgers created before

@@ -7,7 +7,7 @@ use patgate_core::token::{generate, NewToken, RANDOM_BYTES_FOR_TOKEN};
 
 use super::audit::{self, AuditAction};
 use super::plan::Plan;
-use super::propagation::KvChange;
+use super::propagation::{KvChange, KvState};
 use super::protocol::{
     Account, CreateToken, CreatedToken, DeleteToken, LedgerError, LookupToken, RecordUse,
     RegenerateToken, TokenSummary, UpdateToken,
@@ -147,7 +147,7 @@ impl<P: LedgerPorts> Ledger<'_, P> {
         self.remember_account(&mut plan, &account.email).await?;
         let change = [KvChange {
             key: entry.storage_key.clone(),
-            record: Some(entry.record(&account.user_id, &account.email)),
+            state: KvState::Record(entry.record(&account.user_id, &account.email)),
         }];
         // A new hash has no stale answer anywhere: nothing to announce.
         let plan = self.commit_marked(plan, &change, now).await?;
@@ -207,7 +207,7 @@ impl<P: LedgerPorts> Ledger<'_, P> {
         self.remember_account(&mut plan, &account.email).await?;
         let change = [KvChange {
             key: after.storage_key.clone(),
-            record: Some(after.record(&account.user_id, &account.email)),
+            state: KvState::Record(after.record(&account.user_id, &account.email)),
         }];
         self.commit_revocable(plan, &change, now).await?;
         Ok(TokenSummary::from(&after))
@@ -222,7 +222,7 @@ impl<P: LedgerPorts> Ledger<'_, P> {
         let entry = self.entry(&delete.token_id).await?;
         let change = [KvChange {
             key: entry.value.storage_key.clone(),
-            record: None,
+            state: KvState::Absent,
         }];
         let event = token_event(AuditAction::Deleted, &entry.value, None, now);
         plan.delete(entry.key, entry.raw);
@@ -240,7 +240,7 @@ impl<P: LedgerPorts> Ledger<'_, P> {
         for entry in entries {
             changes.push(KvChange {
                 key: entry.value.storage_key,
-                record: None,
+                state: KvState::Absent,
             });
             plan.delete(entry.key, entry.raw);
         }
@@ -296,11 +296,11 @@ impl<P: LedgerPorts> Ledger<'_, P> {
         self.remember_account(&mut plan, &account.email).await?;
         let issued = KvChange {
             key: after.storage_key.clone(),
-            record: Some(after.record(&account.user_id, &account.email)),
+            state: KvState::Record(after.record(&account.user_id, &account.email)),
         };
         let retired = KvChange {
             key: before.value.storage_key,
-            record: None,
+            state: KvState::Absent,
         };
         self.announce(std::slice::from_ref(&retired)).await?;
         let plan = self

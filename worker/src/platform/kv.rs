@@ -1,4 +1,4 @@
-//! [`TokenStore`] over Workers KV.
+//! [`TokenStore`] and [`ExposureIndex`] over Workers KV.
 
 use patgate_core::identity::UserId;
 use patgate_core::time::Timestamp;
@@ -7,9 +7,9 @@ use worker::Env;
 
 use crate::runtime::{Clock, SystemClock};
 use crate::store::{
-    exposure_marker_key, is_rate_limit_message, kv_expiration, owners_of_markers, ExposureIndex,
-    ExposureMarker, KvWriteError, StoreError, TokenStore, EXPOSURE_MARKER_SECONDS,
-    KV_BULK_READ_KEYS,
+    exposure_marker_json, exposure_marker_key, is_rate_limit_message, kv_expiration,
+    owners_of_markers, ExposureIndex, KvWriteError, StoreError, TokenStore,
+    EXPOSURE_MARKER_SECONDS, KV_BULK_READ_KEYS,
 };
 
 pub const TOKENS_BINDING: &str = "TOKENS";
@@ -97,6 +97,17 @@ impl TokenStore for KvTokenStore<'_> {
             .await
             .map_err(write_error("delete"))
     }
+
+    async fn mark_exposed(&self, key: &StorageKey, owner: &UserId) -> Result<(), KvWriteError> {
+        self.kv()
+            .map_err(KvWriteError::Failed)?
+            .put(&exposure_marker_key(key), exposure_marker_json(owner))
+            .map_err(write_error("put"))?
+            .expiration_ttl(EXPOSURE_MARKER_SECONDS)
+            .execute()
+            .await
+            .map_err(write_error("put"))
+    }
 }
 
 impl KvTokenStore<'_> {
@@ -139,20 +150,5 @@ impl ExposureIndex for KvTokenStore<'_> {
             .bulk_read(keys.iter().map(|key| (key, exposure_marker_key(key))))
             .await?;
         Ok(owners_of_markers(markers))
-    }
-
-    async fn mark_exposed(&self, key: &StorageKey, owner: &UserId) -> Result<(), StoreError> {
-        let marker = ExposureMarker {
-            user_id: owner.clone(),
-        };
-        let json = serde_json::to_string(&marker)
-            .map_err(|error| StoreError(format!("exposure marker: {error}")))?;
-        self.kv()?
-            .put(&exposure_marker_key(key), json)
-            .map_err(kv_error("put"))?
-            .expiration_ttl(EXPOSURE_MARKER_SECONDS)
-            .execute()
-            .await
-            .map_err(kv_error("put"))
     }
 }

@@ -17,6 +17,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use patgate_core::identity::UserId;
 use patgate_core::time::Timestamp;
 use patgate_core::token::StorageKey;
 use serde_json::json;
@@ -26,7 +27,7 @@ use super::kv::KvTokenStore;
 use crate::config::{Config, SimulatedLag};
 use crate::http::Reply;
 use crate::runtime::{Clock, SystemClock, UnixMillis};
-use crate::store::{KvWriteError, StoreError, TokenStore};
+use crate::store::{exposure_marker_key, KvWriteError, StoreError, TokenStore};
 
 /// Sent on every response of the test build; its absence from the release bundle proves the
 /// release cannot simulate lag.
@@ -80,7 +81,8 @@ impl<'e> LaggingKv<'e> {
         Ok(true)
     }
 
-    async fn before_write(&self, key: &StorageKey) -> Result<(), KvWriteError> {
+    /// The faults and write limit a write to KV's key `name` meets.
+    async fn before_write(&self, name: &str) -> Result<(), KvWriteError> {
         #[cfg(feature = "simulated-faults")]
         match super::faults::Faults::current(&self.kv)
             .await
@@ -98,10 +100,10 @@ impl<'e> LaggingKv<'e> {
         let now = SystemClock.now_millis();
         let too_soon = LAST_WRITES.with(|writes| {
             let mut writes = writes.borrow_mut();
-            let last = writes.get(key.as_str()).copied();
+            let last = writes.get(name).copied();
             let too_soon = last.is_some_and(|at| now.since(at) < KV_WRITE_INTERVAL_MS);
             if !too_soon {
-                writes.insert(key.as_str().to_owned(), now);
+                writes.insert(name.to_owned(), now);
             }
             too_soon
         });
@@ -181,13 +183,18 @@ impl TokenStore for LaggingKv<'_> {
         record_json: &str,
         expires_at: Option<Timestamp>,
     ) -> Result<(), KvWriteError> {
-        self.before_write(key).await?;
+        self.before_write(key.as_str()).await?;
         self.kv.put(key, record_json, expires_at).await
     }
 
     async fn delete(&self, key: &StorageKey) -> Result<(), KvWriteError> {
-        self.before_write(key).await?;
+        self.before_write(key.as_str()).await?;
         self.kv.delete(key).await
+    }
+
+    async fn mark_exposed(&self, key: &StorageKey, owner: &UserId) -> Result<(), KvWriteError> {
+        self.before_write(&exposure_marker_key(key)).await?;
+        self.kv.mark_exposed(key, owner).await
     }
 }
 

@@ -33,6 +33,7 @@ use super::*;
 use crate::ledger::protocol::{AsUser, Audit, CreateToken, CreatedToken, Me, Notices, SignIn};
 use crate::revocation::RevocationMode;
 use crate::signin::provider::{Provider, ProviderRequest, ProviderResponse, Unreachable};
+use crate::store::memory::MemoryTokenStore;
 use crate::testing::{at, InProcessLedgers};
 
 const KEYS_URL: &str = "https://api.github.com/meta/public_keys/secret_scanning";
@@ -125,11 +126,47 @@ fn der_signature(key: &SigningKey, body: &[u8]) -> Vec<u8> {
     signature.to_der().as_bytes().to_vec()
 }
 
+/// KV as the Worker's own invocation reaches it: the ledgers' KV, with a count of the
+/// operations the Worker makes there (Cloudflare allows 1,000 per invocation; a bulk read of up
+/// to 100 keys is one). The ledgers' own writes, made in their objects' invocations, are not
+/// counted.
+struct WorkerKv<'a> {
+    kv: &'a MemoryTokenStore,
+    operations: &'a Cell<usize>,
+}
+
+impl WorkerKv<'_> {
+    /// Runs one call on the store and counts the operations it made. The memory store never
+    /// suspends, so no ledger's write falls between the two readings.
+    async fn counted<R>(&self, call: impl Future<Output = R>) -> R {
+        let made = || self.kv.reads.get() + self.kv.writes.get();
+        let before = made();
+        let result = call.await;
+        self.operations.set(self.operations.get() + made() - before);
+        result
+    }
+}
+
+impl ExposureIndex for WorkerKv<'_> {
+    async fn records(&self, keys: &[StorageKey]) -> Result<Vec<(StorageKey, String)>, StoreError> {
+        self.counted(self.kv.records(keys)).await
+    }
+
+    async fn marked_owners(
+        &self,
+        keys: &[StorageKey],
+    ) -> Result<Vec<(StorageKey, UserId)>, StoreError> {
+        self.counted(self.kv.marked_owners(keys)).await
+    }
+}
+
 /// Everything a report meets: the users' ledgers and KV, the scanner's keys.
 struct World {
     ledgers: InProcessLedgers,
     server: KeyServer,
     signer: SigningKey,
+    /// The KV operations made by the Worker's invocations so far (see [`WorkerKv`]).
+    worker_kv_operations: Cell<usize>,
 }
 
 impl World {
@@ -139,7 +176,25 @@ impl World {
             ledgers: InProcessLedgers::default(),
             server: KeyServer::publishing(&[(KEY_ID, &signer)]),
             signer,
+            worker_kv_operations: Cell::new(0),
         }
+    }
+
+    /// Runs `route` as the Worker does: with KV and the owners' ledgers.
+    fn exposures<R>(
+        &self,
+        route: impl AsyncFnOnce(&Exposures<'_, WorkerKv, &InProcessLedgers>) -> R,
+    ) -> R {
+        let ledger = LedgerClient::new(&self.ledgers);
+        let index = WorkerKv {
+            kv: &self.ledgers.kv,
+            operations: &self.worker_kv_operations,
+        };
+        let exposures = Exposures {
+            index: &index,
+            ledger: &ledger,
+        };
+        block_on(route(&exposures))
     }
 
     /// A signed-in user's id and session.
@@ -208,12 +263,7 @@ impl World {
         };
         let now = at(self.ledgers.offset.get());
         block_on(verify(&report, keys, &P256Verifier, KEYS_URL, now))?;
-        let ledger = LedgerClient::new(&self.ledgers);
-        let exposures = Exposures {
-            index: &self.ledgers.kv,
-            ledger: &ledger,
-        };
-        block_on(answer(body, &exposures))
+        self.exposures(async |exposures| answer(body, exposures).await)
     }
 
     /// A report signed by the scanner, sent with a fresh key cache.
@@ -228,12 +278,8 @@ impl World {
     }
 
     fn holder(&self, body: &str) -> Result<Reply, ApiError> {
-        let ledger = LedgerClient::new(&self.ledgers);
-        let exposures = Exposures {
-            index: &self.ledgers.kv,
-            ledger: &ledger,
-        };
-        block_on(revoke_for_holder(body.as_bytes().to_vec(), &exposures))
+        let body = body.as_bytes().to_vec();
+        self.exposures(async |exposures| revoke_for_holder(body, exposures).await)
     }
 
     fn stored(&self) -> String {

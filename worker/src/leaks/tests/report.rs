@@ -95,3 +95,44 @@ fn malformed_or_oversized_reports_are_refused_once_verified() {
         1_000
     );
 }
+
+#[test]
+fn a_thousand_live_tokens_of_ten_owners_cost_the_worker_a_few_kv_operations() {
+    let world = World::new();
+    let owners: Vec<_> = (0..10)
+        .map(|i| world.user(&format!("owner{i}@example.com")))
+        .collect();
+    let tokens: Vec<String> = owners
+        .iter()
+        .flat_map(|owner| (0..100).map(|i| world.create(owner, &format!("CI {i}")).plaintext))
+        .collect();
+    let listed: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let body = report_of(&listed);
+    // A bulk read of validation records, and one of exposure markers for the keys without a
+    // record, per 100 keys: nothing per token.
+    let bulk_reads = 2 * tokens.len().div_ceil(crate::store::KV_BULK_READ_KEYS);
+
+    let reply = world.report(&body).unwrap();
+    let first = world.worker_kv_operations.get();
+    assert!(first <= bulk_reads, "{first} KV operations in the Worker");
+    assert_eq!(labels(&reply).len(), 1_000);
+    assert!(labels(&reply)
+        .iter()
+        .all(|(_, label)| label == "true_positive"));
+    for owner in &owners {
+        assert_eq!(world.act(owner, Notices {}).unwrap().len(), 100);
+    }
+    assert!(tokens
+        .iter()
+        .step_by(37)
+        .all(|token| !world.validates(token)));
+
+    // Every owner's ledger left the markers that let a replay be recognised, though KV holds
+    // no validation record of these tokens any more.
+    let stored = world.stored();
+    let again = world.report(&body).unwrap();
+    let replay = world.worker_kv_operations.get() - first;
+    assert!(replay <= bulk_reads, "{replay} KV operations in the Worker");
+    assert_eq!(labels(&again), labels(&reply));
+    assert_eq!(world.stored(), stored);
+}

@@ -307,3 +307,60 @@ fn the_platform_revoking_a_user_patgate_never_saw_writes_nothing() {
     );
     assert!(empty.storage.entries.borrow().is_empty());
 }
+
+/// The exposure marker KV holds for `created`'s hash, if any.
+fn kv_marker(world: &World, created: &CreatedToken) -> Option<String> {
+    let key = exposed(created, ExposureCause::Holder).key;
+    let markers = world.tokens.records.borrow();
+    markers
+        .get(&crate::store::exposure_marker_key(&key))
+        .cloned()
+}
+
+#[test]
+fn the_ledger_leaves_each_revoked_tokens_marker_within_one_invocations_kv_operations() {
+    let world = World::new("ada@example.com");
+    let all: Vec<_> = (0..MAX_TOKENS_PER_USER)
+        .map(|i| world.create(&format!("CI {i}"), Expiry::Never).unwrap())
+        .collect();
+    let tokens = all
+        .iter()
+        .map(|created| exposed(created, found_on_github()))
+        .collect();
+    let writes = world.tokens.writes.get();
+    revoke(&world, tokens, 20);
+    // Two per token (the marker, the record's deletion): Cloudflare allows 1,000 KV
+    // operations per invocation, and the token limit keeps a ledger's share under it.
+    let made = world.tokens.writes.get() - writes;
+    assert_eq!(made, 2 * MAX_TOKENS_PER_USER);
+    assert!(made < 1_000);
+    let marker = crate::store::exposure_marker_json(&world.user_id);
+    for created in &all {
+        assert!(world.kv_record(&created.plaintext).is_none());
+        assert_eq!(kv_marker(&world, created).as_ref(), Some(&marker));
+    }
+    assert!(world.markers().is_empty(), "every hash written");
+}
+
+#[test]
+fn markers_kv_did_not_take_are_written_by_the_alarm() {
+    // The marker's write failing alone, and every write failing.
+    for faults in [fail(false, true, false), fail(false, true, true)] {
+        let world = World::new("ada@example.com");
+        let created = world.create("CI", Expiry::Never).unwrap();
+        world.tokens.faults.set(faults);
+        assert_eq!(
+            revoke(&world, vec![exposed(&created, ExposureCause::Holder)], 20),
+            vec![ExposureOutcome::Revoked],
+            "committed and announced: in force whatever KV does"
+        );
+        assert!(world.validates(&created.plaintext).is_err());
+        assert_eq!(kv_marker(&world, &created), None);
+        assert_eq!(world.markers().len(), 1, "{faults:?}");
+        world.tokens.faults.set(Faults::default());
+        assert_eq!(world.reconcile_at(30), Ok(0));
+        assert!(kv_marker(&world, &created).is_some(), "{faults:?}");
+        assert!(world.kv_record(&created.plaintext).is_none());
+        assert!(world.markers().is_empty());
+    }
+}

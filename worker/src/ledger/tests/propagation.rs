@@ -3,7 +3,9 @@
 //! alarm that reconciles KV with the ledger.
 
 use super::*;
-use crate::ledger::propagation::{KV_RETRY_DELAYS_MS, RECONCILE_AFTER_MS, RECONCILE_RETRY_MS};
+use crate::ledger::propagation::{
+    KV_RETRY_DELAYS_MS, RECONCILE_AFTER_MS, RECONCILE_MAX_HASHES, RECONCILE_RETRY_MS,
+};
 use crate::revocation::FEED_WINDOW_MS;
 use crate::testing::START;
 
@@ -295,4 +297,24 @@ fn kv_records_of_expiring_tokens_carry_a_kv_expiration() {
         .act(world.update(&created.token.id, "CI", Some(Expiry::Never)))
         .unwrap();
     assert_eq!(expiration(&world), None);
+}
+
+#[test]
+fn an_alarm_run_rewrites_a_bounded_number_of_hashes_and_leaves_the_rest_to_the_next() {
+    let world = World::new("ada@example.com");
+    // Creates that failed while KV was down each left a marker behind.
+    world.tokens.faults.set(fail(false, true, false));
+    for i in 0..=RECONCILE_MAX_HASHES {
+        world
+            .create(&format!("lost {i}"), Expiry::Never)
+            .unwrap_err();
+    }
+    world.tokens.faults.set(Faults::default());
+    assert_eq!(world.markers().len(), RECONCILE_MAX_HASHES + 1);
+    let writes = world.tokens.writes.get();
+    assert_eq!(world.reconcile_at(20), Ok(1), "one left for the next run");
+    assert_eq!(world.tokens.writes.get() - writes, RECONCILE_MAX_HASHES);
+    assert_eq!(world.storage.alarm.get(), alarm_at(20, RECONCILE_RETRY_MS));
+    assert_eq!(world.reconcile_at(50), Ok(0));
+    assert!(world.markers().is_empty());
 }

@@ -3,6 +3,7 @@
 //! network to the ledgers (which can lose lookups).
 
 use super::*;
+use crate::store::{exposure_marker_json, exposure_marker_key, EXPOSURE_MARKER_SECONDS};
 
 /// KV as location `place` sees it; the ledgers write from location 0.
 pub(super) struct KvAt<'w> {
@@ -38,6 +39,21 @@ impl TokenStore for KvAt<'_> {
         self.world
             .kv
             .write(key.as_str(), None, None, self.world.now())
+    }
+
+    async fn mark_exposed(&self, key: &StorageKey, owner: &UserId) -> Result<(), KvWriteError> {
+        let expiry = self
+            .world
+            .timestamp()
+            .unix_seconds()
+            .saturating_add(EXPOSURE_MARKER_SECONDS);
+        self.world.kv_write_allowed()?;
+        self.world.kv.write(
+            &exposure_marker_key(key),
+            Some(exposure_marker_json(owner)),
+            Some(virtual_millis_of(expiry)),
+            self.world.now(),
+        )
     }
 }
 
