@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use patgate_core::expiry::is_expired;
 use patgate_core::time::Timestamp;
 use patgate_core::token::StorageKey;
 
@@ -60,8 +61,11 @@ impl<P: LedgerPorts> Ledger<'_, P> {
         Ok(records)
     }
 
-    /// Revokes each listed token the user holds, in one commit, with an audit event and an
-    /// exposure record each.
+    /// Revokes each listed token the user holds that is live at `now`, in one commit, with an
+    /// audit event and an exposure record each. An expired token (its KV record may outlive it
+    /// briefly) is not live: nothing to revoke, no event, no notice ([`NotHeld`]).
+    ///
+    /// [`NotHeld`]: ExposureOutcome::NotHeld
     pub(super) async fn revoke_exposed(
         &self,
         revoke: RevokeExposed,
@@ -84,7 +88,10 @@ impl<P: LedgerPorts> Ledger<'_, P> {
                 || exposures
                     .iter()
                     .any(|record| record.key == exposure_key(&key));
-            let outcome = match held.get(&key) {
+            let live = held
+                .get(&key)
+                .filter(|entry| !is_expired(entry.value.expires_at, now));
+            let outcome = match live {
                 _ if already => ExposureOutcome::RevokedBefore,
                 Some(entry) => {
                     let (action, detail) = describe(&cause);

@@ -180,7 +180,8 @@ pub enum ExposureOutcome {
     Revoked,
     /// It was revoked for exposure before (an earlier report, or its holder).
     RevokedBefore,
-    /// The ledger holds no such token, and never revoked one for exposure.
+    /// The ledger holds no such live token (none, or one past its expiry), and never revoked
+    /// one for exposure.
     NotHeld,
 }
 

@@ -212,11 +212,20 @@ impl World {
     }
 
     fn create(&self, user: &(UserId, SessionKey), name: &str) -> CreatedToken {
+        self.create_expiring(user, name, Expiry::Never)
+    }
+
+    fn create_expiring(
+        &self,
+        user: &(UserId, SessionKey),
+        name: &str,
+        expiry: Expiry,
+    ) -> CreatedToken {
         let create = AsUser {
             session: user.1.clone(),
             action: CreateToken {
                 name: TokenName::parse(name).unwrap(),
-                expiry: Expiry::Never,
+                expiry,
             },
         };
         block_on(LedgerClient::new(&self.ledgers).call(&user.0, create)).unwrap()

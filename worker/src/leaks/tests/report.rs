@@ -136,3 +136,34 @@ fn a_thousand_live_tokens_of_ten_owners_cost_the_worker_a_few_kv_operations() {
     assert_eq!(labels(&again), labels(&reply));
     assert_eq!(world.stored(), stored);
 }
+
+#[test]
+fn an_expired_token_is_not_live_so_its_report_is_a_false_positive() {
+    let world = World::new();
+    let ada = world.user("ada@example.com");
+    let one_day = patgate_core::expiry::ExpiryDays::new(1).unwrap();
+    let expired = world
+        .create_expiring(&ada, "old CI", Expiry::InDays(one_day))
+        .plaintext;
+    // The instant it expires, as `verify` counts it; KV may still hold its record.
+    world.ledgers.offset.set(86_400);
+    assert!(!world.validates(&expired));
+    let key = UntrustedToken::parse(&expired)
+        .unwrap()
+        .storage_key()
+        .clone();
+    assert!(world.ledgers.kv.records.borrow().contains_key(key.as_str()));
+    let stored = world.stored();
+    let reply = world.report(&report_of(&[&expired])).unwrap();
+    assert_eq!(
+        labels(&reply),
+        vec![(hash(&expired), "false_positive".into())]
+    );
+    assert_eq!(
+        world.stored(),
+        stored,
+        "no event, no notice, nothing revoked"
+    );
+    let ada = world.user("ada@example.com");
+    assert!(world.act(&ada, Notices {}).unwrap().is_empty());
+}
