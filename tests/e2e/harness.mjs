@@ -1,7 +1,8 @@
 // Starts the real Worker under workerd (`wrangler dev`, local KV and Durable Objects, a fresh
 // state directory per run) and gives the tests small helpers to talk to it.
+import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -278,6 +279,34 @@ export async function kvKeys(worker) {
     'kv', 'key', 'list', '--binding', 'TOKENS', '--local', '--persist-to', worker.stateDir,
   ], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' }, maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout).map((entry) => entry.name);
+}
+
+function allFiles(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? allFiles(path) : [path];
+  });
+}
+
+/**
+ * Asserts that no file of the Worker's persisted local state (everything under `stateDir`:
+ * KV, Durable Object storage) holds any of `tokens`, whole or its secret part after `pat_`:
+ * token plaintext is never persisted. Each string of `present` (the tokens' SHA-256 hashes,
+ * which the ledgers keep) must be found somewhere, so a scan that reads nothing cannot pass.
+ */
+export async function assertNoPlaintextInState(stateDir, tokens, present) {
+  await new Promise((r) => setTimeout(r, 500)); // writes still under way
+  const files = allFiles(stateDir);
+  const found = new Set();
+  for (const file of files) {
+    const content = readFileSync(file);
+    for (const token of tokens) {
+      assert.equal(content.indexOf(token), -1, `${token.slice(0, 8)}… found in ${file}`);
+      assert.equal(content.indexOf(token.slice(4)), -1, `secret part of ${token.slice(0, 8)}… found in ${file}`);
+    }
+    for (const text of present) if (content.includes(text)) found.add(text);
+  }
+  assert.deepEqual(present.filter((text) => !found.has(text)), [], 'not found in the state: the scan missed storage');
 }
 
 export function verify(base, token, extraHeaders = {}) {

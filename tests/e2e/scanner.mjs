@@ -13,9 +13,11 @@ function newKey(id) {
 }
 
 /**
- * Starts the scanner's key server with one key. Returns { url, keyId, sign, forge, report,
- * requests, stop }: `sign(body, keyId?)` is the DER signature (a Buffer), `report(base, body,
- * options)` POSTs a report signed with the current key unless `options` says otherwise.
+ * Starts the scanner's key server with one key. Returns { url, keyId, sign, signP1363, forge,
+ * report, requests, stop }: `sign(body, keyId?)` is the DER signature (a Buffer),
+ * `signP1363(body)` a signature by the same key in the raw r‖s form (IEEE P1363) that
+ * WebCrypto takes and the header must not carry, `report(base, body, options)` POSTs a report
+ * signed with the current key unless `options` says otherwise.
  */
 export async function startScanner() {
   const keys = [newKey('test-scanner-key-1')];
@@ -40,6 +42,7 @@ export async function startScanner() {
     url,
     keyId: keys[0].id,
     sign: signWith,
+    signP1363: (body) => sign('sha256', Buffer.from(body), { key: keys[0].privateKey, dsaEncoding: 'ieee-p1363' }),
     /** A signature of `body` by a key the scanner does not publish (a forger's). */
     forge: (body) => sign('sha256', Buffer.from(body), forger.privateKey),
     requests: () => requests,
