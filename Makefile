@@ -24,11 +24,11 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export PATH := $(CARGO_BIN):$(NODE_BIN):$(PATH)
 
-WORKER_BUNDLE := worker/build/index.js
+WORKER_BUNDLE := worker/build/entry.mjs
 # The test build (features `simulated-lag` and `simulated-faults`: stale KV and injected faults),
 # for tests/e2e/lag.test.mjs and tests/e2e/faults.test.mjs only. Never deployed: see those tests.
-LAG_BUNDLE := worker/build-lag/index.js
-WORKER_SOURCES := $(shell find worker/src crates/patgate-core/src -name '*.rs') \
+LAG_BUNDLE := worker/build-lag/entry.mjs
+WORKER_SOURCES := $(shell find worker/src crates/patgate-core/src -name '*.rs') worker/entry.mjs \
 	worker/Cargo.toml crates/patgate-core/Cargo.toml Cargo.toml Cargo.lock
 
 .PHONY: help bootstrap bootstrap-browser bootstrap-fuzz build dev test test-rust test-e2e \
@@ -79,13 +79,14 @@ bootstrap-fuzz:
 
 # ---- building ---------------------------------------------------------------------------
 
+# worker-build's bundle (index.js, index_bg.wasm) and the entry module beside it (entry.mjs).
 $(WORKER_BUNDLE): $(WORKER_SOURCES)
 	cd worker && worker-build --release
-	@touch $@
+	cp worker/entry.mjs $@
 
 $(LAG_BUNDLE): $(WORKER_SOURCES)
 	cd worker && worker-build --release --out-dir build-lag --features simulated-faults
-	@touch $@
+	cp worker/entry.mjs $@
 
 build: bootstrap $(WORKER_BUNDLE)
 	cargo build --release -p reis
@@ -144,7 +145,7 @@ nostd:
 deploy-check: $(WORKER_BUNDLE)
 	rm -rf build/deploy-check
 	wrangler deploy --dry-run --env production --outdir build/deploy-check
-	test -s build/deploy-check/index.js
+	test -s build/deploy-check/entry.js
 	cmp build/deploy-check/*-index_bg.wasm worker/build/index_bg.wasm
 	@echo "deploy-check: the production bundle builds"
 

@@ -147,5 +147,5 @@ for (let i = 0; i < FRESH_STARTS; i += 1) {
 console.log(`\nfresh instance, median of ${FRESH_STARTS}: first request after ready: JS reference ${median(fresh.reference.map((f) => f.firstRequest)).toFixed(1)} ms, patgate ${median(fresh.patgate.map((f) => f.firstRequest)).toFixed(1)} ms; start + first request: JS reference ${median(fresh.reference.map((f) => f.total)).toFixed(0)} ms, patgate ${median(fresh.patgate.map((f) => f.total)).toFixed(0)} ms`);
 
 const wasm = readFileSync(join(ROOT, 'worker/build/index_bg.wasm'));
-const js = statSync(join(ROOT, 'worker/build/index.js')).size;
+const js = statSync(join(ROOT, 'worker/build/index.js')).size + statSync(join(ROOT, 'worker/build/entry.mjs')).size;
 console.log(`bundle: ${(wasm.length / 1024).toFixed(0)} KiB wasm (${(gzipSync(wasm, { level: 9 }).length / 1024).toFixed(0)} KiB gzipped), ${(js / 1024).toFixed(0)} KiB JS glue`);

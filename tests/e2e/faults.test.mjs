@@ -153,6 +153,17 @@ describe('KV and ledger faults (test build)', () => {
     assert.equal((await user.request('GET', '/console/api/me')).status, 200);
   });
 
+  test('a panic fails its own request only: the next one finds a fresh wasm instance', async () => {
+    const mark = worker.output().length;
+    const res = await fetch(`${worker.base}/__sim/panic`, { method: 'POST' });
+    assert.equal(res.status, 500);
+    await worker.waitForOutput(/simulated panic/, mark);
+    assert.equal((await verify(worker.base, steady.token)).status, 200);
+    assert.equal((await user.request('GET', '/console/api/me')).status, 200);
+    const mistyped = steady.token.slice(0, -1) + (steady.token.endsWith('a') ? 'b' : 'a');
+    assert.equal((await verify(worker.base, mistyped)).status, 401);
+  });
+
   test('once every fault clears, nothing was lost', async () => {
     await clearAll(worker);
     const { tokens } = await (await user.request('GET', '/console/api/tokens')).json();
@@ -217,7 +228,7 @@ describe('the release build cannot inject faults', () => {
   test('the faults are in the test bundle only', () => {
     const release = readFileSync(join(ROOT, 'worker/build/index_bg.wasm'));
     const testBuild = readFileSync(join(ROOT, 'worker/build-lag/index_bg.wasm'));
-    for (const marker of ['simulated KV read failure', 'simulated ledger hang', '__sim_faults']) {
+    for (const marker of ['simulated KV read failure', 'simulated ledger hang', '__sim_faults', 'simulated panic']) {
       assert.ok(testBuild.includes(marker), `the check must be able to see ${marker}`);
       assert.ok(!release.includes(marker), `the release bundle contains ${marker}`);
     }

@@ -157,7 +157,7 @@ export async function startWorkerWithProvider({ vars = {}, ...options } = {}) {
  * default is patgate's bundle and wrangler.toml, with the test secrets and development sign-in.
  * Returns the same shape as `startWorker` (no stateDir: the state lives in memory).
  */
-export async function startDirect({ config = join(ROOT, 'wrangler.toml'), script = join(ROOT, 'worker/build/index.js'), vars = { ...TEST_SECRETS, DEV_LOGIN: 'enabled' }, inspectorPort } = {}) {
+export async function startDirect({ config = join(ROOT, 'wrangler.toml'), script = join(ROOT, 'worker/build/entry.mjs'), vars = { ...TEST_SECRETS, DEV_LOGIN: 'enabled' }, inspectorPort } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), 'patgate-state-'));
   const options = JSON.stringify({ config, script, vars, stateDir, inspectorPort });
   const child = spawn(process.execPath, [join(ROOT, 'tests/e2e/serve-direct.mjs'), options], {
@@ -192,17 +192,17 @@ export async function startDirect({ config = join(ROOT, 'wrangler.toml'), script
 }
 
 /**
- * The JavaScript heap of a Worker served by `startWorker` or `startDirect({ inspectorPort })`
- * (their `inspectorPort`), read through the
- * inspector (Chrome DevTools protocol): what the Worker's own isolate holds, apart from the
- * runtime's connections and services. Returns { usedBytes, close }.
+ * A Chrome DevTools protocol session with a Worker's own isolate, served by `startWorker` or
+ * `startDirect({ inspectorPort })` (their `inspectorPort`). Returns { send(method, params),
+ * close }, `send` resolving to the reply.
  */
-export async function isolateHeap(inspectorPort) {
+export async function inspectorSession(inspectorPort) {
   const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
   // Miniflare lists every isolate (the Worker's is `core:user:`); wrangler dev, only the Worker's.
   const target = targets.find((t) => t.title.endsWith('core:user:')) ?? targets[0];
   const { default: WebSocket } = await import('ws');
-  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  // A CPU profile can be large.
+  const socket = new WebSocket(target.webSocketDebuggerUrl, { maxPayload: 1 << 30 });
   await new Promise((resolveOpen, reject) => { socket.once('open', resolveOpen); socket.once('error', reject); });
   let nextId = 0;
   const pending = new Map();
@@ -212,16 +212,30 @@ export async function isolateHeap(inspectorPort) {
     pending.delete(reply.id);
   });
   return {
-    async usedBytes() {
+    send(method, params = {}) {
       nextId += 1;
       const id = nextId;
-      const reply = await new Promise((resolveReply) => {
+      return new Promise((resolveReply) => {
         pending.set(id, resolveReply);
-        socket.send(JSON.stringify({ id, method: 'Runtime.getHeapUsage' }));
+        socket.send(JSON.stringify({ id, method, params }));
       });
-      return reply.result.usedSize + reply.result.embedderHeapUsedSize;
     },
     close: () => socket.close(),
+  };
+}
+
+/**
+ * The JavaScript heap of a Worker's isolate (see `inspectorSession`): what the Worker itself
+ * holds, apart from the runtime's connections and services. Returns { usedBytes, close }.
+ */
+export async function isolateHeap(inspectorPort) {
+  const session = await inspectorSession(inspectorPort);
+  return {
+    async usedBytes() {
+      const reply = await session.send('Runtime.getHeapUsage');
+      return reply.result.usedSize + reply.result.embedderHeapUsedSize;
+    },
+    close: session.close,
   };
 }
 

@@ -16,7 +16,8 @@ const miniflare = new Miniflare({
   ...workerOptions,
   modules: true,
   scriptPath: script,
-  modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+  // worker-build's output is ES modules (its package.json says so; Miniflare reads no package.json).
+  modulesRules: [{ type: 'ESModule', include: ['**/*.js', '**/*.mjs'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
   bindings: { ...workerOptions.bindings, ...vars },
   host: '127.0.0.1',
   port: 0,

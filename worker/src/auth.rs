@@ -16,23 +16,36 @@ use crate::revocation::Revocation;
 use crate::runtime::UnixMillis;
 use crate::store::TokenStore;
 
-/// Whether `authenticate` reads the store for this header: only for a well-formed token.
-pub fn looks_up(authorization: Option<&str>) -> bool {
-    bearer_credential(authorization)
-        .is_ok_and(|credential| UntrustedToken::parse(credential).is_ok())
+/// The token an `Authorization` header presents, if it is well-formed: decided without any
+/// I/O, so a malformed or mistyped token is answered before storage is touched.
+pub fn presented(authorization: Option<&str>) -> Result<UntrustedToken<'_>, ApiError> {
+    let credential = bearer_credential(authorization).map_err(|error| match error {
+        AuthorizationError::Missing | AuthorizationError::OtherScheme => ApiError::BearerRequired,
+        AuthorizationError::Malformed(_) => ApiError::InvalidAuthorization(error),
+    })?;
+    UntrustedToken::parse(credential).map_err(|_| ApiError::InvalidToken)
 }
 
+/// From an `Authorization` header to a principal: [`presented`], then [`authenticate_token`].
+/// The Worker calls the two halves itself (`platform::edge`), so that a refusal needs no I/O
+/// and no promise; the tests and the simulation drive them together.
+#[cfg(test)]
 pub async fn authenticate<S: TokenStore, R: Revocation>(
     authorization: Option<&str>,
     store: &S,
     revocation: &R,
     now: UnixMillis,
 ) -> Result<Principal, ApiError> {
-    let credential = bearer_credential(authorization).map_err(|error| match error {
-        AuthorizationError::Missing | AuthorizationError::OtherScheme => ApiError::BearerRequired,
-        AuthorizationError::Malformed(_) => ApiError::InvalidAuthorization(error),
-    })?;
-    let token = UntrustedToken::parse(credential).map_err(|_| ApiError::InvalidToken)?;
+    authenticate_token(presented(authorization)?, store, revocation, now).await
+}
+
+/// A well-formed token's one KV read, the revocation check and the verification.
+pub async fn authenticate_token<S: TokenStore, R: Revocation>(
+    token: UntrustedToken<'_>,
+    store: &S,
+    revocation: &R,
+    now: UnixMillis,
+) -> Result<Principal, ApiError> {
     let key = token.storage_key();
     let stored = store.get(key).await.map_err(|error| {
         log::error(&format!(
@@ -211,8 +224,13 @@ mod tests {
         );
         assert_eq!(isolate.store.reads.get(), 0);
         assert_eq!(isolate.authority.asked.get(), 0);
-        assert!(!looks_up(Some(&mistyped)) && !looks_up(None) && !looks_up(Some("Bearer ")));
-        assert!(looks_up(Some(&header)));
+        // The same refusals without a store at all: what the Worker answers with no promise.
+        assert_eq!(
+            presented(Some(&mistyped)).err(),
+            Some(ApiError::InvalidToken)
+        );
+        assert_eq!(presented(None).err(), Some(ApiError::BearerRequired));
+        assert!(presented(Some(&header)).is_ok());
     }
 
     #[test]

@@ -26,16 +26,10 @@ mod store;
 #[cfg(test)]
 mod testing;
 
+// The fetch entry is `platform::entry::serve`, a wasm export that `worker/entry.mjs` calls.
 pub use platform::{RevocationFeed, UserLedger};
 
 /// Native timings for `make bench` (`examples/feed_bench.rs`); not part of the Worker.
 #[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
 pub use revocation::bench;
-
-use worker::{event, Context, Env, Request, Response};
-
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    platform::fetch(req, env, ctx).await
-}

@@ -30,7 +30,7 @@ thread_local! {
 /// `POST /auth/v1/revoke`, counted against the client's limit before any work.
 pub async fn holder_revocation(req: Request, env: &Env) -> Result<Reply, ApiError> {
     let limiter = WorkersRateLimiter(env);
-    limits::count(&limiter, Limit::Revoke, &client_key(&req)).await?;
+    limits::count(&limiter, Limit::Revoke, &client_key(&req.inner().headers())).await?;
     let ledger = ledger(env);
     let exposures = Exposures {
         index: &KvTokenStore::new(env),
@@ -47,7 +47,7 @@ pub async fn leak_report(req: Request, env: &Env) -> Result<Reply, ApiError> {
         .leak_reports
         .as_ref()
         .map_err(|_| ApiError::Misconfigured("secret-scanning reports are not configured"))?;
-    let client = client_key(&req);
+    let client = client_key(&req.inner().headers());
     let key_identifier = req.headers().get(KEY_IDENTIFIER_HEADER)?;
     let signature = req.headers().get(SIGNATURE_HEADER)?;
     let body = WorkerBody(req)
@@ -79,7 +79,7 @@ pub async fn leak_report(req: Request, env: &Env) -> Result<Reply, ApiError> {
 /// `POST /auth/v1/admin/users/{user_id}/revoke-all`. A refused credential counts against the
 /// sender's address.
 pub async fn admin_revoke_all(req: Request, env: &Env, user_id: &str) -> Result<Reply, ApiError> {
-    let client = client_key(&req);
+    let client = client_key(&req.inner().headers());
     let authorization = req.headers().get("Authorization")?;
     let outcome = admin::revoke_all(
         &config(env),

@@ -11,6 +11,9 @@
 //! - `kv_writes=fail` / `rate_limited`: every write of a record fails, or is answered 429.
 //! - `ledger=fail`: every ledger object answers 500; `hang`: it answers nothing before the
 //!   Worker stops waiting (the platform's object timeout), then 500, having done nothing.
+//!
+//! `POST /__sim/panic` panics in the fetch entry, as a bug would: the request fails, and the
+//! next one must find a fresh wasm instance (`platform::entry`).
 
 use serde::{Deserialize, Serialize};
 use worker::{Delay, Env, Request, Response};
@@ -103,6 +106,12 @@ pub async fn ledger_answer(env: &Env, _req: &Request) -> Option<worker::Result<R
             Some(Response::error("simulated ledger hang", 500))
         }
     }
+}
+
+/// A bug, on purpose: the panic the fetch entry must recover from.
+#[allow(clippy::panic)]
+pub fn simulated_panic() -> ! {
+    panic!("simulated panic (test build, POST /__sim/panic)");
 }
 
 #[cfg(test)]

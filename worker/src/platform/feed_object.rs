@@ -110,15 +110,13 @@ pub struct CachedFeedSource {
 }
 
 impl CachedFeedSource {
-    /// The source for `req`'s own origin, which keys its data center's cache.
-    pub fn for_request(env: &Env, req: &Request) -> Result<Self, StoreError> {
-        let url = req
-            .url()
-            .map_err(|error| StoreError(format!("request URL: {error}")))?;
-        Ok(Self {
+    /// The source for a request's own origin (`scheme://host[:port]`), which keys its data
+    /// center's cache.
+    pub fn for_origin(env: &Env, origin: &str) -> Self {
+        Self {
             env: env.clone(),
-            cache_url: format!("{}{CACHE_PATH}", url.origin().ascii_serialization()),
-        })
+            cache_url: format!("{origin}{CACHE_PATH}"),
+        }
     }
 
     /// The data center's shared copy, if it has a readable one. Any failure is a miss.
@@ -165,12 +163,13 @@ impl FeedSource for CachedFeedSource {
 /// fresh copy (most do not).
 pub struct RequestFeedSource<'a> {
     pub env: &'a Env,
-    pub req: &'a Request,
+    /// The request's own origin.
+    pub origin: &'a str,
 }
 
 impl FeedSource for RequestFeedSource<'_> {
     async fn fetch(&self) -> Result<Snapshot, StoreError> {
-        CachedFeedSource::for_request(self.env, self.req)?
+        CachedFeedSource::for_origin(self.env, self.origin)
             .fetch()
             .await
     }

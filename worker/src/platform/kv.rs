@@ -3,6 +3,9 @@
 use patgate_core::identity::UserId;
 use patgate_core::time::Timestamp;
 use patgate_core::token::StorageKey;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
 use crate::runtime::{Clock, SystemClock};
@@ -64,13 +67,39 @@ fn write_error(operation: &str) -> impl FnOnce(worker::kv::KvError) -> KvWriteEr
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The KV binding as the runtime gives it, for the validation read on the hot path: one
+    /// call, where workers-rs's `KvStore` first looks up each of its five methods.
+    type KvNamespace;
+
+    /// `get(key)`: a promise of the value as text, or null.
+    #[wasm_bindgen(method, catch, js_name = get)]
+    fn get_text(this: &KvNamespace, key: &str) -> Result<js_sys::Promise, JsValue>;
+}
+
 impl TokenStore for KvTokenStore<'_> {
     async fn get(&self, key: &StorageKey) -> Result<Option<String>, StoreError> {
-        self.kv()?
-            .get(key.as_str())
-            .text()
-            .await
-            .map_err(kv_error("get"))
+        let kv_failure = |error: JsValue| StoreError(format!("KV get: {error:?}"));
+        let binding = js_sys::Reflect::get(self.env, &JsValue::from_str(TOKENS_BINDING))
+            .map_err(kv_failure)?;
+        if binding.is_undefined() {
+            return Err(StoreError(format!(
+                "KV binding {TOKENS_BINDING} is missing"
+            )));
+        }
+        let promise = binding
+            .unchecked_into::<KvNamespace>()
+            .get_text(key.as_str())
+            .map_err(kv_failure)?;
+        let value = JsFuture::from(promise).await.map_err(kv_failure)?;
+        if value.is_null() {
+            return Ok(None);
+        }
+        value
+            .as_string()
+            .map(Some)
+            .ok_or_else(|| StoreError("KV get: the value is not text".into()))
     }
 
     async fn put(

@@ -57,9 +57,9 @@ pub struct LaggingKv<'e> {
 }
 
 impl<'e> LaggingKv<'e> {
-    pub fn new(env: &'e Env, config: &Config, req: Option<&Request>) -> Self {
-        let location = req
-            .and_then(|req| req.headers().get(LOCATION_HEADER).ok().flatten())
+    pub fn new(env: &'e Env, config: &Config, headers: Option<&web_sys::Headers>) -> Self {
+        let location = headers
+            .and_then(|headers| headers.get(LOCATION_HEADER).ok().flatten())
             .filter(|location| location != HOME);
         Self {
             kv: KvTokenStore::new(env),
