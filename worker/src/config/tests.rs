@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 
+use super::forwarding::DEFAULT_ORIGIN_TIMEOUT_SECONDS;
 use super::*;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";

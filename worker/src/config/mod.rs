@@ -12,6 +12,15 @@ use url::{Host, Url};
 
 use crate::revocation::RevocationMode;
 
+mod forwarding;
+mod sign_in;
+
+pub use forwarding::{Forwarding, OriginTarget};
+pub use sign_in::ProviderSignIn;
+
+use forwarding::forwarding;
+use sign_in::sign_in;
+
 /// Names of the settings, exactly as they appear in wrangler.toml and `wrangler secret put`.
 pub mod names {
     pub const ORIGIN_URL: &str = "ORIGIN_URL";
@@ -37,8 +46,6 @@ pub const GITHUB_SCANNING_KEYS_URL: &str =
 
 /// Secrets we sign with are at least this long (256 bits of a random hex or base64 string).
 pub const MIN_SIGNING_SECRET_LEN: usize = 32;
-const MAX_PROVIDER_NAME_CHARS: usize = 40;
-const MAX_CLIENT_ID_LEN: usize = 255;
 
 #[derive(Debug)]
 pub struct Config {
@@ -87,103 +94,6 @@ pub struct SimulatedLag {
     pub cache_seconds: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Forwarding {
-    /// `ECHO=enabled` (local development): answer with what the origin would be told.
-    Echo,
-    Origin(OriginTarget),
-}
-
-/// How long the gateway waits for the origin's answer to begin, unless configured.
-pub const DEFAULT_ORIGIN_TIMEOUT_SECONDS: u32 = 30;
-
-/// Where forwarded requests go, the secret that signs them, and how long the origin may take.
-#[derive(Clone, PartialEq, Eq)]
-pub struct OriginTarget {
-    /// The origin's base URL without a trailing `/`; the request's path and query follow it.
-    base_url: String,
-    secret: String,
-    /// Seconds until the origin's status and headers; the body then streams for as long as
-    /// it takes.
-    timeout_seconds: u32,
-}
-
-impl OriginTarget {
-    pub fn timeout_seconds(&self) -> u32 {
-        self.timeout_seconds
-    }
-
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    pub fn secret(&self) -> &[u8] {
-        self.secret.as_bytes()
-    }
-}
-
-impl fmt::Debug for OriginTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The secret stays out of every log line.
-        f.debug_struct("OriginTarget")
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The OpenID Connect client: who the provider is, who we are to it, and the key that signs
-/// the sign-in transaction cookie.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ProviderSignIn {
-    /// Exactly as configured: the ID token's `iss` must equal it, byte for byte.
-    issuer: String,
-    client_id: String,
-    client_secret: String,
-    provider_name: String,
-    cookie_secret: String,
-}
-
-impl ProviderSignIn {
-    pub fn issuer(&self) -> &str {
-        &self.issuer
-    }
-
-    /// OpenID Connect Discovery §4: the issuer, without a trailing `/`, and the well-known path.
-    pub fn discovery_url(&self) -> String {
-        format!(
-            "{}/.well-known/openid-configuration",
-            self.issuer.trim_end_matches('/')
-        )
-    }
-
-    pub fn client_id(&self) -> &str {
-        &self.client_id
-    }
-
-    pub fn client_secret(&self) -> &str {
-        &self.client_secret
-    }
-
-    /// Shown on the console's sign-in button.
-    pub fn provider_name(&self) -> &str {
-        &self.provider_name
-    }
-
-    pub fn cookie_secret(&self) -> &[u8] {
-        self.cookie_secret.as_bytes()
-    }
-}
-
-impl fmt::Debug for ProviderSignIn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProviderSignIn")
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field("provider_name", &self.provider_name)
-            .finish_non_exhaustive()
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DevLogin {
     Enabled,
@@ -227,8 +137,6 @@ impl fmt::Display for ConfigError {
     }
 }
 
-const FORWARDING: &str = "forwarding to the origin";
-const SIGN_IN: &str = "sign-in with the identity provider";
 const URL_RULE: &str = "it must be an https:// URL (http:// only to a loopback host), \
                         without credentials, query or fragment";
 
@@ -337,90 +245,6 @@ fn signing_secret(
         });
     }
     Ok(secret)
-}
-
-fn forwarding(setting: Setting<'_>) -> Result<Forwarding, ConfigError> {
-    match setting(names::ECHO).as_deref() {
-        None => {}
-        Some("enabled") => {
-            for name in [names::ORIGIN_URL, names::ORIGIN_SHARED_SECRET] {
-                if setting(name).is_some() {
-                    return Err(ConfigError::EchoWithOrigin { setting: name });
-                }
-            }
-            return Ok(Forwarding::Echo);
-        }
-        Some(_) => {
-            return Err(ConfigError::Invalid {
-                setting: names::ECHO,
-                rule: "it must be \"enabled\" or absent",
-            })
-        }
-    }
-    let url = required(setting, names::ORIGIN_URL, FORWARDING)?;
-    let invalid = ConfigError::Invalid {
-        setting: names::ORIGIN_URL,
-        rule: "it must be an origin: https:// (http:// only to a loopback host), a host and \
-               an optional port, without path, query or credentials",
-    };
-    let parsed = secure_url(&url).ok_or(invalid.clone())?;
-    if parsed.path() != "/" || parsed.query().is_some() {
-        return Err(invalid);
-    }
-    let secret = signing_secret(setting, names::ORIGIN_SHARED_SECRET, FORWARDING)?;
-    let timeout_seconds = match setting(names::ORIGIN_TIMEOUT_SECONDS) {
-        None => DEFAULT_ORIGIN_TIMEOUT_SECONDS,
-        Some(value) => match value.parse::<u32>() {
-            Ok(seconds @ 1..=100) => seconds,
-            _ => {
-                return Err(ConfigError::Invalid {
-                    setting: names::ORIGIN_TIMEOUT_SECONDS,
-                    rule: "it must be a number of seconds from 1 to 100",
-                })
-            }
-        },
-    };
-    Ok(Forwarding::Origin(OriginTarget {
-        base_url: parsed.origin().ascii_serialization(),
-        secret,
-        timeout_seconds,
-    }))
-}
-
-fn sign_in(setting: Setting<'_>) -> Result<ProviderSignIn, ConfigError> {
-    let issuer = required(setting, names::OIDC_ISSUER, SIGN_IN)?;
-    if secure_url(&issuer).is_none_or(|url| url.query().is_some()) {
-        return Err(ConfigError::Invalid {
-            setting: names::OIDC_ISSUER,
-            rule: URL_RULE,
-        });
-    }
-    let client_id = required(setting, names::OIDC_CLIENT_ID, SIGN_IN)?;
-    if client_id.len() > MAX_CLIENT_ID_LEN || client_id.chars().any(char::is_control) {
-        return Err(ConfigError::Invalid {
-            setting: names::OIDC_CLIENT_ID,
-            rule: "it must be at most 255 characters, without control characters",
-        });
-    }
-    let client_secret = required(setting, names::OIDC_CLIENT_SECRET, SIGN_IN)?;
-    let provider_name = required(setting, names::OIDC_PROVIDER_NAME, SIGN_IN)?;
-    let provider_name = provider_name.trim().to_owned();
-    if provider_name.chars().count() > MAX_PROVIDER_NAME_CHARS
-        || provider_name.chars().any(char::is_control)
-    {
-        return Err(ConfigError::Invalid {
-            setting: names::OIDC_PROVIDER_NAME,
-            rule: "it must be at most 40 characters, without control characters",
-        });
-    }
-    let cookie_secret = signing_secret(setting, names::COOKIE_SECRET, SIGN_IN)?;
-    Ok(ProviderSignIn {
-        issuer,
-        client_id,
-        client_secret,
-        provider_name,
-        cookie_secret,
-    })
 }
 
 fn admin(setting: Setting<'_>) -> Result<AdminSecret, ConfigError> {
