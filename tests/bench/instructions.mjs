@@ -2,7 +2,9 @@
 // a Worker's hot path that the machine's load does not move, for comparing small changes and
 // for showing where a floor lies. `make bench` measures time; this counts work.
 //
-// Usage: node tests/bench/instructions.mjs [noop|reference|patgate|strict] [verify|forward|mistyped]
+// Usage: node tests/bench/instructions.mjs [noop|modulefloor|kvfloor|reference|patgate|strict] [verify|forward|mistyped]
+//   (modulefloor: the no-op's answer from an isolate that loaded patgate's bundle; kvfloor: a
+//   Worker that only reads the token's record from KV, tests/bench/kv-floor)
 //   INSTRUCTIONS_REQUESTS (default 300) requests are counted after INSTRUCTIONS_WARMUP (default
 //   1500, past V8's tier-up) uncounted ones, one at a time over one keep-alive connection. The measured Worker's
 //   workerd runs under valgrind (through MINIFLARE_WORKERD_PATH); patgate, which issues the
@@ -50,6 +52,8 @@ async function start(options, measured) {
 const configs = {
   noop: { config: join(BENCH, 'noop/wrangler.toml'), script: join(BENCH, 'noop/worker.js'), vars: {} },
   reference: { config: join(BENCH, 'reference/wrangler.toml'), script: join(BENCH, 'reference/worker.js'), vars: forwarding },
+  kvfloor: { config: join(BENCH, 'reference/wrangler.toml'), script: join(BENCH, 'kv-floor/worker.js'), vars: forwarding },
+  modulefloor: { config: join(ROOT, 'wrangler.toml'), script: join(BENCH, 'module-floor/worker.js'), vars: {} },
   patgate: { vars: patgateVars },
   strict: { vars: { ...patgateVars, REVOCATION_MODE: 'strict' } },
 };
@@ -58,15 +62,18 @@ const measured = which === 'patgate' || which === 'strict' ? issuer : await star
 try {
   const user = await ConsoleClient.signIn(issuer.base, 'instructions@example.com');
   const { token } = await user.createToken('instructions', null);
-  if (which === 'reference') {
+  const key = createHash('sha256').update(token).digest('hex');
+  if (which === 'reference' || which === 'kvfloor') {
     const verified = await (await fetch(`${issuer.base}/auth/v1/verify`, { headers: { Authorization: `Bearer ${token}` } })).json();
-    await seedKv(measured, createHash('sha256').update(token).digest('hex'), JSON.stringify({
+    await seedKv(measured, key, JSON.stringify({
       v: 1, token_id: verified.token.id, user_id: verified.user.id, email: verified.user.email, name: 'instructions', created_at: 1_800_000_000, expires_at: null,
     }));
   }
   const mistyped = token.slice(0, -1) + (token.endsWith('a') ? 'b' : 'a');
-  const path = which === 'noop' ? '/' : kind === 'forward' ? '/v1/instructions?x=1' : '/auth/v1/verify';
-  const headers = which === 'noop' ? {} : { Authorization: `Bearer ${kind === 'mistyped' ? mistyped : token}` };
+  const path = which === 'noop' || which === 'modulefloor' ? '/' : kind === 'forward' ? '/v1/instructions?x=1' : '/auth/v1/verify';
+  const headers = which === 'noop' || which === 'modulefloor' ? {}
+    : which === 'kvfloor' ? { 'X-Record-Key': key }
+      : { Authorization: `Bearer ${kind === 'mistyped' ? mistyped : token}` };
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const url = new URL(path, measured.base);
   // A keep-alive connection the server has just closed is retried once on a fresh one.
@@ -81,7 +88,7 @@ try {
   const expected = kind === 'mistyped' ? 401 : 200;
   for (let i = 0; i < WARMUP; i += 1) {
     const status = await once();
-    if (status !== expected && which !== 'noop') throw new Error(`warm-up answered ${status}`);
+    if (status !== expected && which !== 'noop' && which !== 'modulefloor') throw new Error(`warm-up answered ${status}`);
   }
   const pids = readdirSync('/proc').filter((entry) => {
     try {

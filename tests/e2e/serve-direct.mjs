@@ -5,7 +5,8 @@
 // Usage: node serve-direct.mjs '<json: { config, script, vars, stateDir, inspectorPort }>';
 // prints "ready <url>" once listening, and serves until killed. State persists under stateDir
 // in the layout `wrangler dev --persist-to` uses, so wrangler's `--local` commands reach it.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
@@ -16,6 +17,8 @@ const miniflare = new Miniflare({
   ...workerOptions,
   modules: true,
   scriptPath: script,
+  // Module names relative to the repository, so that a bench Worker may import patgate's bundle.
+  modulesRoot: join(dirname(fileURLToPath(import.meta.url)), '..', '..'),
   // worker-build's output is ES modules (its package.json says so; Miniflare reads no package.json).
   modulesRules: [{ type: 'ESModule', include: ['**/*.js', '**/*.mjs'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
   bindings: { ...workerOptions.bindings, ...vars },
