@@ -175,7 +175,7 @@ impl Edge {
     /// Sends the planned request with the client's body streamed through, not buffered, the
     /// method exactly as received, and Cloudflare's cache bypassed: the origin's answer is for
     /// this user only, and the cache key (the URL) would not say so once `Authorization` is gone.
-    async fn send_to_origin(&self, plan: Forward) -> Result<worker::Response, ApiError> {
+    async fn send_to_origin(&self, plan: Forward) -> Result<web_sys::Response, ApiError> {
         let headers = web_sys::Headers::new().map_err(runtime_failure("origin headers"))?;
         for (name, value) in &plan.headers {
             headers
@@ -201,9 +201,7 @@ impl Edge {
         let deadline = Delay::from(Duration::from_secs(u64::from(plan.timeout_seconds)));
         futures_util::pin_mut!(answer);
         match select(answer, deadline).await {
-            Either::Left((Ok(response), _)) => {
-                Ok(worker::Response::from(web_sys::Response::from(response)))
-            }
+            Either::Left((Ok(response), _)) => Ok(web_sys::Response::from(response)),
             Either::Left((Err(error), _)) => {
                 log::error(&format!("origin fetch failed: {error:?}"));
                 Err(ApiError::OriginUnreachable)

@@ -114,7 +114,7 @@ pub fn serve(
         Ok(Route::ConsoleAsset) => later(async move {
             static_asset(Request::from(req), &env)
                 .await
-                .map(Answer::Passthrough)
+                .map(|response| Answer::Passthrough(response.into()))
         }),
         Err(error) => now(Err(error)),
     }
@@ -136,7 +136,7 @@ where
 /// The one place an answer or an error becomes the runtime's `Response`.
 fn into_response(answer: Result<Answer, ApiError>) -> JsValue {
     let reply = match answer {
-        Ok(Answer::Passthrough(response)) => return web_sys::Response::from(response).into(),
+        Ok(Answer::Passthrough(response)) => return response.into(),
         Ok(Answer::Reply(reply)) => reply,
         Err(error) => Reply::error(&error),
     };

@@ -95,10 +95,11 @@ fn config(env: &Env) -> Rc<Config> {
     })
 }
 
-/// An answer: built by the logic, or passed through from the origin or the assets.
+/// An answer: built by the logic, or passed through from the origin or the assets as the
+/// runtime's own `Response` (the origin's is returned untouched, its body streaming).
 enum Answer {
     Reply(Reply),
-    Passthrough(Response),
+    Passthrough(web_sys::Response),
 }
 
 fn ledger(env: &Env) -> LedgerClient<DurableObjectTransport> {
