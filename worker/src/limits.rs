@@ -122,16 +122,17 @@ pub async fn count<R: RateLimiter>(
 
 /// The outcome of a token validation, with failed look-ups counted against the client: once over
 /// the limit, a refused token is answered 429 rather than 401. Every other outcome, success
-/// above all, passes unchanged and uncounted.
+/// above all, passes unchanged and uncounted. `client` gives the client's key, and is asked
+/// only for a refusal it counts: reading it costs the hot path a call into the runtime.
 pub async fn after_validation<P, R: RateLimiter>(
     outcome: Result<P, ApiError>,
     looked_up: bool,
     limiter: &R,
-    client: &str,
+    client: impl FnOnce() -> String,
 ) -> Result<P, ApiError> {
     match outcome {
         Err(ApiError::InvalidToken) if looked_up => {
-            count(limiter, Limit::FailedTokens, client).await?;
+            count(limiter, Limit::FailedTokens, &client()).await?;
             Err(ApiError::InvalidToken)
         }
         other => other,
@@ -229,7 +230,7 @@ mod tests {
         assert_eq!(block_on(count(&limiter, Limit::Console, "unknown")), Ok(()));
         let refused: Result<(), _> = Err(ApiError::InvalidToken);
         assert_eq!(
-            block_on(after_validation(refused, true, &limiter, "unknown")),
+            block_on(after_validation(refused, true, &limiter, || "unknown".into())),
             Err(ApiError::InvalidToken),
             "a failing limiter never turns a refusal into anything else"
         );
@@ -240,7 +241,9 @@ mod tests {
         let limiter = limiter(1);
         let client = "ip4:192.0.2.1";
         let check = |outcome: Result<&'static str, ApiError>, looked_up| {
-            block_on(after_validation(outcome, looked_up, &limiter, client))
+            block_on(after_validation(outcome, looked_up, &limiter, || {
+                client.into()
+            }))
         };
         assert_eq!(
             check(Err(ApiError::InvalidToken), true),

@@ -4,6 +4,7 @@
 //! typo or from garbage without any storage read.
 
 use alloc::string::String;
+use core::cell::OnceCell;
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -76,12 +77,13 @@ impl fmt::Display for InsufficientRandomness {
 /// A token that is well formed and carries a valid checksum, but has not been checked against
 /// storage. The only way forward is [`crate::verify::verify`], which needs its stored record.
 ///
-/// Its [`StorageKey`] is computed once, at parse time, after the checksum has passed: every
-/// well-formed token is looked up, and verification checks the record against the same key.
-#[derive(Clone, PartialEq, Eq)]
+/// Its [`StorageKey`] is computed once, when first asked for: every well-formed token that is
+/// looked up needs it, and verification checks the record against the same key, but a check
+/// that only decides whether a header can be refused without I/O never pays for the hash.
+#[derive(Clone)]
 pub struct UntrustedToken<'a> {
     text: &'a str,
-    key: StorageKey,
+    key: OnceCell<StorageKey>,
 }
 
 impl<'a> UntrustedToken<'a> {
@@ -102,13 +104,13 @@ impl<'a> UntrustedToken<'a> {
         }
         Ok(Self {
             text: input,
-            key: StorageKey::of(input),
+            key: OnceCell::new(),
         })
     }
 
     /// The key under which this token's record is stored.
     pub fn storage_key(&self) -> &StorageKey {
-        &self.key
+        self.key.get_or_init(|| StorageKey::of(self.text))
     }
 
     /// The non-secret prefix shown in lists and error messages.
@@ -116,6 +118,15 @@ impl<'a> UntrustedToken<'a> {
         hint_of(self.text)
     }
 }
+
+/// Two tokens are equal when their text is: the key is derived from it, computed or not yet.
+impl PartialEq for UntrustedToken<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for UntrustedToken<'_> {}
 
 impl fmt::Debug for UntrustedToken<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use patgate_core::origin::{RequestId, RANDOM_BYTES_FOR_REQUEST_ID};
-use patgate_core::token::UntrustedToken;
 use patgate_core::verify::Principal;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -52,54 +51,54 @@ fn runtime_failure(what: &'static str) -> impl Fn(JsValue) -> ApiError {
 
 impl Edge {
     /// `GET /auth/v1/verify`.
-    pub fn verify(mut self) -> JsValue {
-        let (authorization, mode) = match self.presented() {
-            Ok(presented) => presented,
+    pub fn verify(self) -> JsValue {
+        let mode = match self.presented() {
+            Ok(mode) => mode,
             Err(refusal) => return now(Err(refusal)),
         };
         later(async move {
-            let (principal, _) = self.authenticated(&authorization, mode).await?;
+            let (principal, _) = self.authenticated(mode).await?;
             gateway::verify_reply(&principal).map(Answer::Reply)
         })
     }
 
     /// Any other API path: validated, then sent to the origin, signed.
-    pub fn forward(mut self) -> JsValue {
+    pub fn forward(self) -> JsValue {
         let config = config(&self.env);
         // Refused before any token is looked at; the setting was named in the log once, when
         // the configuration was parsed.
         if config.forwarding.is_err() {
             return now(Err(ApiError::GatewayMisconfigured));
         }
-        let (authorization, mode) = match self.presented() {
-            Ok(presented) => presented,
+        let mode = match self.presented() {
+            Ok(mode) => mode,
             Err(refusal) => return now(Err(refusal)),
         };
         later(async move {
-            let (principal, now) = self.authenticated(&authorization, mode).await?;
+            let (principal, now) = self.authenticated(mode).await?;
             self.forwarded(&config, &principal, now).await
         })
     }
 
-    /// The `Authorization` header, once it is known to present a well-formed token, and the
-    /// revocation mode: everything that can refuse a request without I/O.
-    fn presented(&mut self) -> Result<(String, RevocationMode), ApiError> {
+    /// The revocation mode, once the `Authorization` header is known to present a well-formed
+    /// token: everything that can refuse a request without I/O. The token is parsed again on
+    /// the way to KV (it borrows the header, which the answer's future owns); its checksum is
+    /// the only work done twice, as the storage key is hashed only when first asked for.
+    fn presented(&self) -> Result<RevocationMode, ApiError> {
         let mode = config(&self.env)
             .revocation
             .clone()
             .map_err(|_| ApiError::Misconfigured("token validation is not configured"))?;
         auth::presented(self.authorization.as_deref())?;
-        let authorization = self.authorization.take().ok_or(ApiError::BearerRequired)?;
-        Ok((authorization, mode))
+        Ok(mode)
     }
 
     async fn authenticated(
         &self,
-        authorization: &str,
         mode: RevocationMode,
     ) -> Result<(Principal, UnixMillis), ApiError> {
         let now = SystemClock.now_millis();
-        let token: UntrustedToken<'_> = auth::presented(Some(authorization))?;
+        let token = auth::presented(self.authorization.as_deref())?;
         let feed = FEED.with(Rc::clone);
         let origin = self.url.origin();
         let gate = Gate {
@@ -119,16 +118,12 @@ impl Edge {
             self.ctx
                 .wait_until(async move { refresh_claimed(&feed, &source, now).await });
         }
-        let principal = match outcome {
-            Err(ApiError::InvalidToken) => {
-                // A well-formed token was looked up and refused: counted against the client.
-                let client = client_key(&self.req.headers());
-                let limiter = WorkersRateLimiter(&self.env);
-                limits::after_validation(Err(ApiError::InvalidToken), true, &limiter, &client)
-                    .await?
-            }
-            other => other?,
-        };
+        // A well-formed token was looked up: a refusal is counted against the client.
+        let principal =
+            limits::after_validation(outcome, true, &WorkersRateLimiter(&self.env), || {
+                client_key(&self.req.headers())
+            })
+            .await?;
         self.note_use(&principal, now);
         Ok((principal, now))
     }
