@@ -71,6 +71,37 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// Whether this error's answer is the same whatever the request, so that it can be made
+    /// once per isolate (`platform::entry`): false for the variants that carry a message or a
+    /// number of their own. Every variant is named, so a new one needs a decision.
+    pub fn answer_is_fixed(&self) -> bool {
+        match self {
+            Self::PayloadTooLarge(_) | Self::InvalidBody(_) | Self::RateLimited(_) => false,
+            Self::BearerRequired
+            | Self::InvalidAuthorization(_)
+            | Self::InvalidToken
+            | Self::TokensCannotManageTokens
+            | Self::NotSignedIn
+            | Self::CrossSiteRequest(_)
+            | Self::UnsupportedMediaType
+            | Self::NotFound
+            | Self::MethodNotAllowed(_)
+            | Self::TokenLimitReached
+            | Self::StoreUnavailable
+            | Self::OriginUnreachable
+            | Self::OriginTimeout
+            | Self::GatewayMisconfigured
+            | Self::SignInMisconfigured
+            | Self::Internal
+            | Self::Misconfigured(_)
+            | Self::SignatureRefused
+            | Self::AdminCredentialRefused
+            | Self::TokenNotAdmin => true,
+        }
+    }
+}
+
 impl From<worker::Error> for ApiError {
     fn from(error: worker::Error) -> Self {
         crate::log::error(&format!("runtime error: {error}"));

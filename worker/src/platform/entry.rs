@@ -6,16 +6,18 @@
 //! a wrong method, an unknown `/auth/` path) is returned as a `Response`, with no promise at all.
 //! Every other route (the console, sign-in, leak reports, assets) goes through workers-rs.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Once;
 
+use js_sys::JsString;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 use worker::{worker_sys, Context, Env, Request};
 
 use super::edge::Edge;
-use super::{config, console_answer, exposure, static_asset, Answer};
+use super::{config, console_answer, exposure, static_asset, text, Answer};
 use crate::console;
 use crate::error::ApiError;
 use crate::http::{Method, Reply, RequestUrl};
@@ -27,18 +29,20 @@ use crate::router::{self, Route};
 /// anything a request contains: every failure is an answer.
 ///
 /// `url`, `method` and `authorization` are the request's own, read by `entry.mjs` in the same
-/// breath: three strings handed over at once cost less than three calls back out for them.
+/// breath: three strings handed over at once cost less than three calls back out for them. The
+/// URL and the header come as the runtime's strings and are copied in by [`text::from_js`]; the
+/// method is three to seven characters.
 #[wasm_bindgen]
 pub fn serve(
     req: web_sys::Request,
     env: Env,
     ctx: worker_sys::Context,
-    url: String,
+    url: JsString,
     method: String,
-    authorization: Option<String>,
+    authorization: Option<JsString>,
 ) -> JsValue {
     replace_the_instance_after_a_panic();
-    let Some(url) = RequestUrl::parse(url) else {
+    let Some(url) = text::from_js(&url).and_then(RequestUrl::parse) else {
         // The runtime hands over absolute http(s) URLs only.
         log::error("a request URL the runtime should not give");
         return now(Err(ApiError::Internal));
@@ -65,6 +69,14 @@ pub fn serve(
             "this build refuses a test-only setting",
         )));
     }
+    let authorization = match authorization.map(|header| text::from_js(&header)) {
+        None => None,
+        Some(Some(header)) => Some(header),
+        Some(None) => {
+            log::error("the runtime gave an Authorization header that is not text");
+            return now(Err(ApiError::Internal));
+        }
+    };
     let edge = |req, env, ctx, method, url| Edge {
         req,
         env,
@@ -138,6 +150,7 @@ fn into_response(answer: Result<Answer, ApiError>) -> JsValue {
     let reply = match answer {
         Ok(Answer::Passthrough(response)) => return response.into(),
         Ok(Answer::Reply(reply)) => reply,
+        Err(error) if error.answer_is_fixed() => return fixed_answer(error),
         Err(error) => Reply::error(&error),
     };
     match reply_into_response(&reply) {
@@ -154,7 +167,58 @@ fn into_response(answer: Result<Answer, ApiError>) -> JsValue {
     }
 }
 
+/// A `Response` for an error whose answer is the same for every request, from its parts made
+/// once per isolate: a mistyped token is the cheapest request to send, so its refusal should be
+/// the cheapest to answer (no JSON serialized, no strings decoded, no header list parsed).
+fn fixed_answer(error: ApiError) -> JsValue {
+    thread_local! {
+        /// Bounded: only errors whose `answer_is_fixed` holds are kept, and they have no data
+        /// but a few enumerations and `&'static str`s.
+        static MADE: RefCell<Vec<(ApiError, FixedParts)>> = const { RefCell::new(Vec::new()) };
+    }
+    MADE.with(|made| {
+        if let Some((_, parts)) = made.borrow().iter().find(|(made, _)| *made == error) {
+            return respond_again(&parts.body, &parts.init);
+        }
+        let reply = Reply::error(&error);
+        let Ok(parts) = FixedParts::of(&reply) else {
+            // A runtime fault: answered without the memo, as any other error.
+            return into_response(Ok(Answer::Reply(reply)));
+        };
+        let response = respond_again(&parts.body, &parts.init);
+        made.borrow_mut().push((error, parts));
+        response
+    })
+}
+
+/// What `new Response(body, init)` needs, kept as the runtime's own values.
+struct FixedParts {
+    body: JsValue,
+    init: JsValue,
+}
+
+impl FixedParts {
+    fn of(reply: &Reply) -> Result<Self, JsValue> {
+        let response = reply_into_response(reply)?;
+        let init = web_sys::ResponseInit::new();
+        init.set_status(reply.status);
+        init.set_headers(&response.headers());
+        let body = JsValue::from_str(
+            std::str::from_utf8(&reply.body)
+                .map_err(|_| JsValue::from_str("an error's body is JSON, so UTF-8"))?,
+        );
+        Ok(Self {
+            body,
+            init: init.into(),
+        })
+    }
+}
+
 #[wasm_bindgen(inline_js = r#"
+export function respond_again(body, init) {
+  return new Response(body, init);
+}
+
 export function respond(status, headers, body) {
   const pairs = headers === '' ? [] : headers.split('\n').map((line) => {
     const colon = line.indexOf(': ');
@@ -170,6 +234,10 @@ extern "C" {
     /// refusals are nothing but this.
     #[wasm_bindgen(catch)]
     fn respond(status: u16, headers: &str, body: &[u8]) -> Result<web_sys::Response, JsValue>;
+
+    /// `new Response(body, init)`, with a body and init made once: the runtime copies the init's
+    /// `Headers` into each new response.
+    fn respond_again(body: &JsValue, init: &JsValue) -> JsValue;
 }
 
 fn reply_into_response(reply: &Reply) -> Result<web_sys::Response, JsValue> {

@@ -73,9 +73,11 @@ extern "C" {
     /// call, where workers-rs's `KvStore` first looks up each of its five methods.
     type KvNamespace;
 
-    /// `get(key)`: a promise of the value as text, or null.
+    /// `get(key, "arrayBuffer")`: a promise of the value's bytes, or null. Bytes, not text: a
+    /// buffer is copied into wasm memory in one call, where a string is copied a character at
+    /// a time (see `platform::text`).
     #[wasm_bindgen(method, catch, js_name = get)]
-    fn get_text(this: &KvNamespace, key: &str) -> Result<js_sys::Promise, JsValue>;
+    fn get_bytes(this: &KvNamespace, key: &str, kind: &str) -> Result<js_sys::Promise, JsValue>;
 }
 
 impl TokenStore for KvTokenStore<'_> {
@@ -90,16 +92,16 @@ impl TokenStore for KvTokenStore<'_> {
         }
         let promise = binding
             .unchecked_into::<KvNamespace>()
-            .get_text(key.as_str())
+            .get_bytes(key.as_str(), "arrayBuffer")
             .map_err(kv_failure)?;
         let value = JsFuture::from(promise).await.map_err(kv_failure)?;
         if value.is_null() {
             return Ok(None);
         }
-        value
-            .as_string()
+        let bytes = js_sys::Uint8Array::new(&value).to_vec();
+        String::from_utf8(bytes)
             .map(Some)
-            .ok_or_else(|| StoreError("KV get: the value is not text".into()))
+            .map_err(|_| StoreError("KV get: the value is not UTF-8 text".into()))
     }
 
     async fn put(

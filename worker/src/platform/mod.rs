@@ -18,6 +18,7 @@ mod ledger_object;
 mod limiter;
 mod provider;
 mod stub;
+mod text;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
