@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::{names, required, secure_url, signing_secret, ConfigError, Setting};
+use super::{names, required, signing_secret, ConfigError, SecureUrl, Setting};
 
 const FORWARDING: &str = "forwarding to the origin";
 
@@ -76,7 +76,7 @@ pub(super) fn forwarding(setting: Setting<'_>) -> Result<Forwarding, ConfigError
         rule: "it must be an origin: https:// (http:// only to a loopback host), a host and \
                an optional port, without path, query or credentials",
     };
-    let parsed = secure_url(&url).ok_or(invalid.clone())?;
+    let parsed = SecureUrl::parse(&url).ok_or(invalid.clone())?;
     if parsed.path() != "/" || parsed.query().is_some() {
         return Err(invalid);
     }
@@ -94,7 +94,7 @@ pub(super) fn forwarding(setting: Setting<'_>) -> Result<Forwarding, ConfigError
         },
     };
     Ok(Forwarding::Origin(OriginTarget {
-        base_url: parsed.origin().ascii_serialization(),
+        base_url: parsed.origin().to_owned(),
         secret,
         timeout_seconds,
     }))

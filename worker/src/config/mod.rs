@@ -5,17 +5,17 @@
 //! nowhere, no development sign-in in its place).
 
 use std::fmt;
-use std::net::IpAddr;
 
 use serde::Serialize;
-use url::{Host, Url};
 
 use crate::revocation::RevocationMode;
 
 mod forwarding;
+mod secure_url;
 mod sign_in;
 
 pub use forwarding::{Forwarding, OriginTarget};
+pub use secure_url::SecureUrl;
 pub use sign_in::ProviderSignIn;
 
 use forwarding::forwarding;
@@ -262,7 +262,7 @@ fn admin(setting: Setting<'_>) -> Result<AdminSecret, ConfigError> {
 fn leak_reports(setting: Setting<'_>) -> Result<LeakReports, ConfigError> {
     let keys_url =
         setting(names::LEAK_KEYS_URL).unwrap_or_else(|| GITHUB_SCANNING_KEYS_URL.to_owned());
-    if secure_url(&keys_url).is_none() {
+    if SecureUrl::parse(&keys_url).is_none() {
         return Err(ConfigError::Invalid {
             setting: names::LEAK_KEYS_URL,
             rule: URL_RULE,
@@ -290,20 +290,6 @@ fn simulated_lag(setting: Setting<'_>) -> Result<Option<SimulatedLag>, ConfigErr
             rule: "it must be a number of seconds from 1 to 3600",
         }),
     }
-}
-
-/// `text` as a URL that is safe to send secrets to: https, or plain http only to a loopback
-/// host (local development and tests), with no credentials or fragment.
-pub fn secure_url(text: &str) -> Option<Url> {
-    let url = Url::parse(text).ok()?;
-    let loopback = match url.host()? {
-        Host::Domain(name) => name == "localhost",
-        Host::Ipv4(ip) => IpAddr::V4(ip).is_loopback(),
-        Host::Ipv6(ip) => IpAddr::V6(ip).is_loopback(),
-    };
-    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
-    let plain = url.username().is_empty() && url.password().is_none() && url.fragment().is_none();
-    (scheme_ok && plain).then_some(url)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{names, required, secure_url, signing_secret, ConfigError, Setting, URL_RULE};
+use super::{names, required, signing_secret, ConfigError, SecureUrl, Setting, URL_RULE};
 
 const SIGN_IN: &str = "sign-in with the identity provider";
 const MAX_PROVIDER_NAME_CHARS: usize = 40;
@@ -64,7 +64,7 @@ impl fmt::Debug for ProviderSignIn {
 
 pub(super) fn sign_in(setting: Setting<'_>) -> Result<ProviderSignIn, ConfigError> {
     let issuer = required(setting, names::OIDC_ISSUER, SIGN_IN)?;
-    if secure_url(&issuer).is_none_or(|url| url.query().is_some()) {
+    if SecureUrl::parse(&issuer).is_none_or(|url| url.query().is_some()) {
         return Err(ConfigError::Invalid {
             setting: names::OIDC_ISSUER,
             rule: URL_RULE,

@@ -28,7 +28,6 @@ use patgate_core::signin::{
     ReturnPath, SignInTransaction, TransactionError, RANDOM_BYTES_FOR_TRANSACTION,
 };
 use patgate_core::time::Timestamp;
-use url::form_urlencoded;
 
 use crate::config::ProviderSignIn;
 use crate::http::Reply;
@@ -192,19 +191,18 @@ impl<S: SignInPorts, E: Entropy> SignInFlow<'_, S, E> {
             .draw::<RANDOM_BYTES_FOR_TRANSACTION>()
             .map_err(|_| SignInFailure::Unavailable)?;
         let transaction = SignInTransaction::start(&random, return_to, now);
-        let mut authorize = metadata.authorization_endpoint.clone();
-        authorize
-            .query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", self.settings.client_id())
-            .append_pair("redirect_uri", &redirect_uri(own_origin))
-            .append_pair("scope", SCOPE)
-            .append_pair("state", transaction.state())
-            .append_pair("nonce", transaction.nonce())
-            .append_pair("code_challenge", &transaction.code_challenge())
-            .append_pair("code_challenge_method", "S256");
+        let authorize = metadata.authorization_endpoint.with_query_pairs(&[
+            ("response_type", "code"),
+            ("client_id", self.settings.client_id()),
+            ("redirect_uri", &redirect_uri(own_origin)),
+            ("scope", SCOPE),
+            ("state", transaction.state()),
+            ("nonce", transaction.nonce()),
+            ("code_challenge", &transaction.code_challenge()),
+            ("code_challenge_method", "S256"),
+        ]);
         let cookie = transaction.set_cookie_header(self.settings.cookie_secret());
-        Ok(Reply::redirect(302, authorize.as_str())
+        Ok(Reply::redirect(302, &authorize)
             .with_header("Set-Cookie", cookie)
             .with_header("Cache-Control", "no-store".to_owned()))
     }

@@ -11,9 +11,8 @@ use base64::Engine;
 use patgate_core::jose::jwk::JwkSet;
 use patgate_core::time::Timestamp;
 use serde::Deserialize;
-use url::{form_urlencoded, Url};
 
-use crate::config::{secure_url, ProviderSignIn};
+use crate::config::{ProviderSignIn, SecureUrl};
 
 /// Discovery and keys are fetched again after this long.
 pub const CACHE_SECONDS: u64 = 600;
@@ -107,7 +106,7 @@ struct TokenError {
 /// What the discovery document says, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderMetadata {
-    pub authorization_endpoint: Url,
+    pub authorization_endpoint: SecureUrl,
     pub token_endpoint: String,
     pub jwks_uri: String,
     /// RFC 9207: the provider puts `iss` in its authorization responses.
@@ -152,7 +151,8 @@ impl ProviderMetadata {
             return Err(unusable("client_secret_basic is not supported"));
         }
         let endpoint = |text: &str| {
-            secure_url(text).ok_or_else(|| unusable("an endpoint is not https (or loopback http)"))
+            SecureUrl::parse(text)
+                .ok_or_else(|| unusable("an endpoint is not https (or loopback http)"))
         };
         let authorization_endpoint = endpoint(&raw.authorization_endpoint)?;
         endpoint(&raw.token_endpoint)?;
