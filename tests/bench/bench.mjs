@@ -40,7 +40,8 @@ function wrk(url, headers) {
       perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? NaN),
       unexpected: Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0),
       socketErrors: /Socket errors: (.*)/.exec(output)?.[1],
-      p99: /99%\s+(\S+)/.exec(output)?.[1] ?? '?',
+      // The latency distribution's own line: a thread-stats column can end in "99%" too.
+      p99: /^\s+99%\s+(\S+)/m.exec(output)?.[1] ?? '?',
     }));
   });
 }
