@@ -73,8 +73,8 @@ pub(super) fn forwarding(setting: Setting<'_>) -> Result<Forwarding, ConfigError
     let url = required(setting, names::ORIGIN_URL, FORWARDING)?;
     let invalid = ConfigError::Invalid {
         setting: names::ORIGIN_URL,
-        rule: "it must be an origin: https:// (http:// only to a loopback host), a host and \
-               an optional port, without path, query or credentials",
+        rule: "it must be an origin: https:// (http:// only to a loopback host), a lowercase \
+               ASCII host and an optional port, without path, query or credentials",
     };
     let parsed = SecureUrl::parse(&url).ok_or(invalid.clone())?;
     if parsed.path() != "/" || parsed.query().is_some() {

@@ -138,7 +138,8 @@ impl fmt::Display for ConfigError {
 }
 
 const URL_RULE: &str = "it must be an https:// URL (http:// only to a loopback host), \
-                        without credentials, query or fragment";
+                        without credentials, query or fragment, in plain form: ASCII, a \
+                        lowercase host, no spaces or dot segments (see README, Configuration)";
 
 impl Config {
     /// Parses the settings that `lookup` returns by name. Empty values count as absent.

@@ -34,8 +34,12 @@ pub struct SecureUrl {
 
 impl SecureUrl {
     /// `None` for anything outside the grammar above, or plain `http` to a host that is not
-    /// loopback (`localhost`, 127.0.0.0/8, `::1`).
+    /// loopback (`localhost`, 127.0.0.0/8, `::1`). C0 control characters and spaces around the URL
+    /// are ignored, as the standard ignores them.
     pub fn parse(text: &str) -> Option<Self> {
+        // As the standard does: a setting pasted with a line break or spaces around it is the
+        // URL within.
+        let text = text.trim_matches(|c: char| c <= '\u{1f}' || c == ' ');
         let (scheme, default_port, rest) = if let Some(rest) = text.strip_prefix("https://") {
             ("https://", "443", rest)
         } else if let Some(rest) = text.strip_prefix("http://") {
@@ -99,6 +103,9 @@ impl SecureUrl {
 
     /// This URL with `pairs` added to its query, form-encoded, after any query it has.
     pub fn with_query_pairs(&self, pairs: &[(&str, &str)]) -> String {
+        if pairs.is_empty() {
+            return self.serialized.clone();
+        }
         let mut added = form_urlencoded::Serializer::new(String::new());
         added.extend_pairs(pairs);
         let added = added.finish();
@@ -207,18 +214,17 @@ fn is_pchar(b: u8) -> bool {
 
 /// Every byte allowed, or the `%` of a `%XX` escape.
 fn is_escaped(text: &str, allowed: impl Fn(u8) -> bool) -> bool {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let escape = bytes.get(i + 1..i + 3);
-            if !escape.is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
-                return false;
-            }
-            i += 3;
-        } else if allowed(bytes[i]) {
-            i += 1;
+    let mut bytes = text.bytes();
+    while let Some(byte) = bytes.next() {
+        let ok = if byte == b'%' {
+            let escape = [bytes.next(), bytes.next()];
+            escape
+                .iter()
+                .all(|hex| hex.is_some_and(|b| b.is_ascii_hexdigit()))
         } else {
+            allowed(byte)
+        };
+        if !ok {
             return false;
         }
     }

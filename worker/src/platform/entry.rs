@@ -176,22 +176,32 @@ fn fixed_answer(error: ApiError) -> JsValue {
         /// but a few enumerations and `&'static str`s.
         static MADE: RefCell<Vec<(ApiError, FixedParts)>> = const { RefCell::new(Vec::new()) };
     }
-    MADE.with(|made| {
-        if let Some((_, parts)) = made.borrow().iter().find(|(made, _)| *made == error) {
-            return respond_again(&parts.body, &parts.init);
+    let made_before = MADE.with_borrow(|made| {
+        made.iter()
+            .find(|(made, _)| *made == error)
+            .map(|(_, parts)| parts.clone())
+    });
+    let parts = match made_before {
+        Some(parts) => parts,
+        None => {
+            let reply = Reply::error(&error);
+            let Ok(parts) = FixedParts::of(&reply) else {
+                // A runtime fault: answered without the memo, as any other error.
+                return into_response(Ok(Answer::Reply(reply)));
+            };
+            MADE.with_borrow_mut(|made| made.push((error.clone(), parts.clone())));
+            parts
         }
-        let reply = Reply::error(&error);
-        let Ok(parts) = FixedParts::of(&reply) else {
-            // A runtime fault: answered without the memo, as any other error.
-            return into_response(Ok(Answer::Reply(reply)));
-        };
-        let response = respond_again(&parts.body, &parts.init);
-        made.borrow_mut().push((error, parts));
-        response
+    };
+    respond_again(&parts.body, &parts.init).unwrap_or_else(|fault| {
+        // Only a runtime fault lands here; the answer is made afresh, as for any other error.
+        log::error(&format!("answering from a kept response failed: {fault:?}"));
+        into_response(Ok(Answer::Reply(Reply::error(&error))))
     })
 }
 
 /// What `new Response(body, init)` needs, kept as the runtime's own values.
+#[derive(Clone)]
 struct FixedParts {
     body: JsValue,
     init: JsValue,
@@ -237,7 +247,8 @@ extern "C" {
 
     /// `new Response(body, init)`, with a body and init made once: the runtime copies the init's
     /// `Headers` into each new response.
-    fn respond_again(body: &JsValue, init: &JsValue) -> JsValue;
+    #[wasm_bindgen(catch)]
+    fn respond_again(body: &JsValue, init: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 fn reply_into_response(reply: &Reply) -> Result<web_sys::Response, JsValue> {

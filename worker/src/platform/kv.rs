@@ -98,7 +98,10 @@ impl TokenStore for KvTokenStore<'_> {
         if value.is_null() {
             return Ok(None);
         }
-        let bytes = js_sys::Uint8Array::new(&value).to_vec();
+        let buffer = value
+            .dyn_into::<js_sys::ArrayBuffer>()
+            .map_err(|_| StoreError("KV get: the value is not bytes".into()))?;
+        let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
         String::from_utf8(bytes)
             .map(Some)
             .map_err(|_| StoreError("KV get: the value is not UTF-8 text".into()))

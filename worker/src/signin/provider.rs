@@ -151,8 +151,12 @@ impl ProviderMetadata {
             return Err(unusable("client_secret_basic is not supported"));
         }
         let endpoint = |text: &str| {
-            SecureUrl::parse(text)
-                .ok_or_else(|| unusable("an endpoint is not https (or loopback http)"))
+            SecureUrl::parse(text).ok_or_else(|| {
+                unusable(
+                    "an endpoint is not an https URL (or loopback http) in plain form: ASCII, a \
+                 lowercase host, no spaces or dot segments",
+                )
+            })
         };
         let authorization_endpoint = endpoint(&raw.authorization_endpoint)?;
         endpoint(&raw.token_endpoint)?;
