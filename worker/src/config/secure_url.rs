@@ -197,7 +197,7 @@ fn domain_or_ipv4(name: &str) -> Option<bool> {
 /// written `%2e`), which the WHATWG parser would resolve away.
 fn is_path_segment(segment: &str) -> bool {
     let undotted = segment.to_ascii_lowercase().replace("%2e", ".");
-    undotted != "." && undotted != ".." && is_escaped(segment, |b| is_pchar(b) || b == b'/')
+    undotted != "." && undotted != ".." && is_escaped(segment, is_pchar)
 }
 
 /// A query: `pchar`s, `/` and `?`, but not `'`, which the WHATWG parser escapes in the query

@@ -69,25 +69,32 @@ pub fn serve(
             "this build refuses a test-only setting",
         )));
     }
-    let authorization = match authorization.map(|header| text::from_js(&header)) {
-        None => None,
-        Some(Some(header)) => Some(header),
-        Some(None) => {
-            log::error("the runtime gave an Authorization header that is not text");
-            return now(Err(ApiError::Internal));
-        }
-    };
-    let edge = |req, env, ctx, method, url| Edge {
-        req,
-        env,
-        ctx: Context::new(ctx),
-        method,
-        url,
-        authorization,
+    // Only the hot path reads the token: the header is copied into Rust for it alone.
+    let edge = |req, env, ctx, method, url| {
+        let authorization = match authorization.as_ref().map(text::from_js) {
+            None => None,
+            Some(Some(header)) => Some(header),
+            Some(None) => {
+                log::error("the runtime gave an Authorization header that is not text");
+                return Err(ApiError::Internal);
+            }
+        };
+        Ok(Edge {
+            req,
+            env,
+            ctx: Context::new(ctx),
+            method,
+            url,
+            authorization,
+        })
     };
     match route {
-        Ok(Route::Verify) => edge(req, env, ctx, method, url).verify(),
-        Ok(Route::Forward) => edge(req, env, ctx, method, url).forward(),
+        Ok(Route::Verify) => {
+            edge(req, env, ctx, method, url).map_or_else(|error| now(Err(error)), Edge::verify)
+        }
+        Ok(Route::Forward) => {
+            edge(req, env, ctx, method, url).map_or_else(|error| now(Err(error)), Edge::forward)
+        }
         Ok(Route::Health) => {
             let health = config(&env).health();
             let status = if health.problems.is_empty() { 200 } else { 500 };
@@ -176,28 +183,27 @@ fn fixed_answer(error: ApiError) -> JsValue {
         /// but a few enumerations and `&'static str`s.
         static MADE: RefCell<Vec<(ApiError, FixedParts)>> = const { RefCell::new(Vec::new()) };
     }
-    let made_before = MADE.with_borrow(|made| {
+    let kept = MADE.with_borrow(|made| {
         made.iter()
             .find(|(made, _)| *made == error)
             .map(|(_, parts)| parts.clone())
     });
-    let parts = match made_before {
-        Some(parts) => parts,
-        None => {
-            let reply = Reply::error(&error);
-            let Ok(parts) = FixedParts::of(&reply) else {
-                // A runtime fault: answered without the memo, as any other error.
-                return into_response(Ok(Answer::Reply(reply)));
-            };
-            MADE.with_borrow_mut(|made| made.push((error.clone(), parts.clone())));
-            parts
+    let parts = kept.or_else(|| {
+        // Not kept if the runtime failed to make it: then it is answered afresh below.
+        let parts = FixedParts::of(&Reply::error(&error)).ok()?;
+        MADE.with_borrow_mut(|made| made.push((error.clone(), parts.clone())));
+        Some(parts)
+    });
+    match parts.map(|parts| respond_again(&parts.body, &parts.init)) {
+        Some(Ok(response)) => response,
+        // Only a runtime fault lands here; the answer is made afresh, as any other error's.
+        failed => {
+            if let Some(Err(fault)) = failed {
+                log::error(&format!("answering from a kept response failed: {fault:?}"));
+            }
+            into_response(Ok(Answer::Reply(Reply::error(&error))))
         }
-    };
-    respond_again(&parts.body, &parts.init).unwrap_or_else(|fault| {
-        // Only a runtime fault lands here; the answer is made afresh, as for any other error.
-        log::error(&format!("answering from a kept response failed: {fault:?}"));
-        into_response(Ok(Answer::Reply(Reply::error(&error))))
-    })
+    }
 }
 
 /// What `new Response(body, init)` needs, kept as the runtime's own values.
