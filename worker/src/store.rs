@@ -114,7 +114,7 @@ pub fn owners_of_markers(markers: Vec<(StorageKey, String)>) -> Vec<(StorageKey,
     markers
         .into_iter()
         .filter_map(|(key, json)| {
-            let marker: ExposureMarker = serde_json::from_str(&json).ok()?;
+            let marker: ExposureMarker = patgate_core::json::from_text(&json).ok()?;
             Some((key, marker.user_id))
         })
         .collect()

@@ -36,6 +36,7 @@ pub mod hex;
 pub mod identity;
 mod invisible;
 pub mod jose;
+pub mod json;
 pub mod leak;
 pub mod origin;
 pub mod record;

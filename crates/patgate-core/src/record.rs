@@ -75,7 +75,7 @@ impl TokenRecord {
 
     /// Parses a stored record in one pass: the version first, then the fields of that version.
     pub fn decode(json: &str) -> Result<Self, RecordError> {
-        match serde_json::from_str::<Decoded>(json) {
+        match crate::json::from_text::<Decoded>(json) {
             Ok(Decoded::Current(record)) => Ok(record),
             Ok(Decoded::Unsupported(version)) => Err(RecordError::UnsupportedVersion(version)),
             Err(_) => Err(RecordError::Malformed),

@@ -33,7 +33,7 @@ pub fn parse_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, Invalid
     if !text.trim_start().starts_with('{') {
         return Err(refuse("invalid body: the body must be a JSON object"));
     }
-    serde_json::from_str(text).map_err(|e| InvalidBody(format!("invalid body: {e}")))
+    crate::json::from_text(text).map_err(|e| InvalidBody(format!("invalid body: {e}")))
 }
 
 /// For commands without parameters: an empty body or `{}`.

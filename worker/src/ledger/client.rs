@@ -61,8 +61,8 @@ impl<T: LedgerTransport> LedgerClient<T> {
                     log::error(&format!("ledger unreachable: {error}"));
                     ApiError::StoreUnavailable
                 })?;
-        let outcome: Result<C::Reply, LedgerError> =
-            serde_json::from_str(&reply).map_err(|error| {
+        let outcome: Result<C::Reply, LedgerError> = patgate_core::json::from_text(&reply)
+            .map_err(|error| {
                 log::error(&format!("unreadable ledger reply: {error}"));
                 ApiError::StoreUnavailable
             })?;
@@ -85,7 +85,7 @@ impl<T: LedgerTransport> LedgerClient<T> {
             .lookup(user_id, request)
             .await
             .map_err(|TransportError(error)| StoreError(format!("ledger unreachable: {error}")))?;
-        let outcome: LookupReply = serde_json::from_str(&reply)
+        let outcome: LookupReply = patgate_core::json::from_text(&reply)
             .map_err(|error| StoreError(format!("unreadable lookup reply: {error}")))?;
         outcome.map_err(|error| StoreError(format!("ledger lookup refused: {error:?}")))
     }

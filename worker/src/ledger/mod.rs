@@ -99,7 +99,8 @@ fn serialize<V: Serialize>(value: &V) -> String {
 impl<P: LedgerPorts> Ledger<'_, P> {
     /// Answers one serialized [`LookupRequest`] with a serialized [`LookupReply`].
     pub async fn lookup(&self, request_json: &str) -> String {
-        let reply: LookupReply = match serde_json::from_str::<LookupRequest>(request_json) {
+        let reply: LookupReply = match patgate_core::json::from_text::<LookupRequest>(request_json)
+        {
             Ok(request) if &request.user_id == self.user_id => {
                 self.current_record(request.lookup).await
             }
@@ -117,7 +118,7 @@ impl<P: LedgerPorts> Ledger<'_, P> {
 
     /// Runs one serialized [`LedgerRequest`] and returns the serialized reply.
     pub async fn handle(&self, request_json: &str, now: Timestamp) -> String {
-        match serde_json::from_str::<LedgerRequest>(request_json) {
+        match patgate_core::json::from_text::<LedgerRequest>(request_json) {
             Ok(request) if &request.user_id == self.user_id => {
                 self.execute(request.command, now).await
             }

@@ -137,7 +137,7 @@ pub fn encode<V: Serialize>(value: &V) -> String {
 }
 
 pub fn decode<V: DeserializeOwned>(key: &str, json: &str) -> Result<V, StoreError> {
-    serde_json::from_str(json)
+    patgate_core::json::from_text(json)
         .map_err(|e| StoreError(format!("unreadable ledger entry {key}: {e}")))
 }
 

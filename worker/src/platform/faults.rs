@@ -53,7 +53,7 @@ impl Faults {
     pub async fn current(kv: &KvTokenStore<'_>) -> Result<Self, StoreError> {
         match kv.get_raw(FAULTS_KEY).await? {
             None => Ok(Self::default()),
-            Some(json) => serde_json::from_str(&json)
+            Some(json) => patgate_core::json::from_text(&json)
                 .map_err(|e| StoreError(format!("unreadable simulated faults: {e}"))),
         }
     }

@@ -54,7 +54,7 @@ impl DurableObject for RevocationFeed {
                 .map(|snapshot| snapshot.encode()),
             (Method::Post, "/publish") => {
                 let body = req.text().await?;
-                let Some(prefixes) = serde_json::from_str::<Publication>(&body)
+                let Some(prefixes) = patgate_core::json::from_text::<Publication>(&body)
                     .ok()
                     .and_then(|publication| publication.prefixes())
                 else {

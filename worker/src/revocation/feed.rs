@@ -80,7 +80,8 @@ impl Snapshot {
     }
 
     pub fn decode(json: &str) -> Result<Self, UnreadableSnapshot> {
-        let wire: SnapshotWire = serde_json::from_str(json).map_err(|_| UnreadableSnapshot)?;
+        let wire: SnapshotWire =
+            patgate_core::json::from_text(json).map_err(|_| UnreadableSnapshot)?;
         let prefixes = wire
             .prefixes
             .iter()
