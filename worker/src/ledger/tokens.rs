@@ -81,7 +81,7 @@ impl<P: LedgerPorts> Ledger<'_, P> {
             .into_iter()
             .map(|loaded| loaded.value)
             .collect();
-        entries.sort_by(|a, b| {
+        entries.sort_unstable_by(|a, b| {
             b.created_at
                 .cmp(&a.created_at)
                 .then_with(|| b.token_id.cmp(&a.token_id))
