@@ -133,6 +133,7 @@ test: bootstrap bootstrap-browser lint test-rust vectors nostd $(WORKER_BUNDLE) 
 
 lint:
 	cargo fmt --all --check
+	cargo fmt --manifest-path tests/bench/bundle-floor/Cargo.toml --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo clippy -p patgate-worker --all-targets --features simulated-faults --locked -- -D warnings
 
@@ -185,6 +186,7 @@ bench: bootstrap bootstrap-wrk $(WORKER_BUNDLE)
 	cargo run --release -q -p patgate-core --example core_bench
 	cargo run --release -q -p patgate-worker --example feed_bench
 	node tests/bench/bench.mjs
+	tests/bench/bundle-floor/measure.sh
 
 # ---- load (not part of `make test`) -------------------------------------------------------
 
