@@ -82,13 +82,15 @@ bootstrap-fuzz:
 # worker-build's bundle (index.js, index_bg.wasm) and the entry module beside it (entry.mjs).
 # worker-build keeps the wasm's name section (wasm-opt --debuginfo), a tenth of the gzipped
 # bundle, for function names in panic stack traces. The release bundle drops it: a panic still
-# logs its message, with `wasm-function[N]` frames. The test build keeps the names.
+# logs its message, with `wasm-function[N]` frames. The test build keeps the names, and so does
+# build/index_bg.named.wasm, the release wasm before the strip, which `make bench` profiles.
 # The features are worker-build's own list: none newer than workerd reads.
 WASM_FEATURES := --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
 	--enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 
 $(WORKER_BUNDLE): $(WORKER_SOURCES)
 	cd worker && worker-build --release
+	@mkdir -p build && cp worker/build/index_bg.wasm build/index_bg.named.wasm
 	$(WASM_OPT_BIN) $(WASM_FEATURES) --strip-debug --strip-producers worker/build/index_bg.wasm \
 		-o worker/build/index_bg.wasm
 	cp worker/entry.mjs $@
@@ -186,6 +188,7 @@ bench: bootstrap bootstrap-wrk $(WORKER_BUNDLE)
 	cargo run --release -q -p patgate-core --example core_bench
 	cargo run --release -q -p patgate-worker --example feed_bench
 	node tests/bench/bench.mjs
+	node tests/bench/bundle-profile.mjs
 	tests/bench/bundle-floor/measure.sh
 
 # ---- load (not part of `make test`) -------------------------------------------------------
