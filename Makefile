@@ -190,6 +190,7 @@ bench: bootstrap bootstrap-wrk $(WORKER_BUNDLE)
 	node tests/bench/bench.mjs
 	node tests/bench/bundle-profile.mjs
 	tests/bench/bundle-floor/measure.sh
+	tests/bench/bundle-floor/measure.sh --core
 
 # ---- load (not part of `make test`) -------------------------------------------------------
 

@@ -7,8 +7,8 @@
 // Names are wasm-bindgen's demangled Rust paths. A function belongs to the crate its path starts
 // with (for `<T as Trait>::f`, T's); code the compiler inlined is counted where it was inlined.
 // That is why the async handlers form a group of their own: each request handler, with all it
-// awaits, is compiled into one of wasm-bindgen-futures' closures, so their bytes are patgate's
-// code mixed with the library code it calls.
+// awaits, is compiled into one of wasm-bindgen-futures' closures, so their bytes are the
+// handler's own code mixed with the library code it calls.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,7 +19,8 @@ const bytes = readFileSync(path);
 
 // The groups, first match wins; anything else is "other".
 const GROUPS = [
-  ['async handlers (patgate and what they inline)', /future_to_promise/],
+  // workers-rs's `#[event(fetch)]` (which the bundle floor uses) names its future `_worker_fetch`.
+  ['async handlers (with what they inline)', /future_to_promise|_worker_fetch/],
   ['patgate-worker', /^<?(&(mut )?)?(patgate_worker|serve|userledger|revocationfeed)/],
   ['patgate-core', /^<?(&(mut )?)?patgate_core/],
   ['std (core, alloc, formatting, allocator, hash maps)', /^<?(&(mut )?)?(core|alloc|std|dlmalloc|hashbrown|f64|f32|char|str|u8|u32|u64|usize|i64)\b/],

@@ -3,9 +3,11 @@
 # wasm-opt stripping the names and producers, with the Makefile's WASM_FEATURES) and prints the
 # stripped wasm's size, raw and gzipped (gzip -9).
 #
-#   tests/bench/bundle-floor/measure.sh [--hello] [--keep DIR]
+#   tests/bench/bundle-floor/measure.sh [--hello | --core] [--keep DIR]
 #
 # --hello      the fetch event alone (the `hello` feature): workers-rs's own base
+# --core       the floor plus patgate's pure core, each part of its API that the Worker uses
+#              called once (the `core` feature)
 # --keep DIR   keep the build in DIR (index_bg.wasm as worker-build left it, with its names,
 #              for twiggy; stripped.wasm as measured) instead of a temporary directory
 #
@@ -18,12 +20,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 
 features=()
+variant=
 keep=
 while (($#)); do
   case $1 in
-    --hello) features=(--features hello) ;;
+    --hello) features=(--features hello); variant=" (hello)" ;;
+    --core) features=(--features core); variant=" (core)" ;;
     --keep) keep=${2:?--keep needs a directory}; shift ;;
-    *) echo "usage: $0 [--hello] [--keep DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--hello | --core] [--keep DIR]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -59,6 +63,6 @@ fi
   -o "$out/stripped.wasm"
 
 size() { printf '%s bytes raw, %s bytes gzipped' "$(wc -c <"$1")" "$(gzip -9c "$1" | wc -c)"; }
-echo "bundle floor${features:+ (hello)}"
+echo "bundle floor$variant"
 echo "  stripped wasm (as the release bundle): $(size "$out/stripped.wasm")"
 echo "  worker-build's wasm (with names):      $(size "$out/index_bg.wasm")"

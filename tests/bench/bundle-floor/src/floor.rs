@@ -21,7 +21,7 @@ use zeroize::Zeroize;
 
 /// The one error type: a refused request (400) or a failure of the platform (502).
 #[derive(Debug)]
-enum FloorError {
+pub(crate) enum FloorError {
     BadRequest(String),
     Platform(String),
 }
@@ -110,6 +110,10 @@ async fn route(req: &mut Request, env: &Env) -> Result<Response, FloorError> {
         "/feed" => call_object(env, "FEED", &authorization, body).await,
         "/forward" => forward(env, method, &authorization, &body).await,
         "/signin" => sign_in(env, &authorization).await,
+        #[cfg(feature = "core")]
+        "/core" => {
+            crate::core_calls::answer(env, &url, method.as_ref(), &authorization, &body).await
+        }
         _ => receipt(env, &url, &authorization, &body),
     }
 }
@@ -206,7 +210,11 @@ async fn sign_in(env: &Env, token: &str) -> Result<Response, FloorError> {
 }
 
 /// An ECDSA P-256 signature checked by WebCrypto, the key imported from its JWK.
-async fn verify_es256(jwk: &str, data: &[u8], signature: &[u8]) -> Result<bool, FloorError> {
+pub(crate) async fn verify_es256(
+    jwk: &str,
+    data: &[u8],
+    signature: &[u8],
+) -> Result<bool, FloorError> {
     let subtle = js_sys::global()
         .unchecked_into::<web_sys::WorkerGlobalScope>()
         .crypto()?

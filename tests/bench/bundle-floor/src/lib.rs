@@ -6,8 +6,12 @@
 //! (`measure.sh`), its wasm is the part of patgate's size budget that the stack alone takes.
 //! See README.md here and the root README's Performance section.
 //!
-//! With the `hello` feature it is the fetch event alone (`hello.rs`): workers-rs's own base.
+//! With the `hello` feature it is the fetch event alone (`hello.rs`): workers-rs's own base. With
+//! the `core` feature it is the floor plus patgate's pure core, each part of the core's API that
+//! the Worker uses called once (`core_calls.rs`): the stack and the domain logic together.
 
+#[cfg(all(feature = "core", not(feature = "hello")))]
+mod core_calls;
 #[cfg(not(feature = "hello"))]
 mod floor;
 #[cfg(feature = "hello")]
