@@ -83,17 +83,20 @@ bootstrap-fuzz:
 # worker-build keeps the wasm's name section (wasm-opt --debuginfo), a tenth of the gzipped
 # bundle, for function names in panic stack traces. The release bundle drops it: a panic still
 # logs its message, with `wasm-function[N]` frames. The test build keeps the names, and so does
-# build/index_bg.named.wasm, the release wasm before the strip, which `make bench` profiles.
+# a copy of the release wasm from before the strip (NAMED_WASM).
 # The features are worker-build's own list: none newer than workerd reads.
 WASM_FEATURES := --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
 	--enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 
-$(WORKER_BUNDLE): $(WORKER_SOURCES)
+# The release wasm before the strip, with its names, for the bundle's profile (`make bench`).
+NAMED_WASM := build/index_bg.named.wasm
+
+$(WORKER_BUNDLE) $(NAMED_WASM) &: $(WORKER_SOURCES)
 	cd worker && worker-build --release
-	@mkdir -p build && cp worker/build/index_bg.wasm build/index_bg.named.wasm
+	mkdir -p build && cp worker/build/index_bg.wasm $(NAMED_WASM)
 	$(WASM_OPT_BIN) $(WASM_FEATURES) --strip-debug --strip-producers worker/build/index_bg.wasm \
 		-o worker/build/index_bg.wasm
-	cp worker/entry.mjs $@
+	cp worker/entry.mjs $(WORKER_BUNDLE)
 
 $(LAG_BUNDLE): $(WORKER_SOURCES)
 	cd worker && worker-build --release --out-dir build-lag --features simulated-faults
@@ -136,6 +139,9 @@ test: bootstrap bootstrap-browser lint test-rust vectors nostd $(WORKER_BUNDLE) 
 lint:
 	cargo fmt --all --check
 	cargo fmt --manifest-path tests/bench/bundle-floor/Cargo.toml --check
+	cargo metadata --locked --all-features --format-version 1 \
+		--manifest-path tests/bench/bundle-floor/Cargo.toml >/dev/null
+	node tests/bench/bundle-floor/check-lock.mjs
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo clippy -p patgate-worker --all-targets --features simulated-faults --locked -- -D warnings
 
@@ -184,11 +190,11 @@ test-browser: $(WORKER_BUNDLE) bootstrap-browser
 bootstrap-wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-bench: bootstrap bootstrap-wrk $(WORKER_BUNDLE)
+bench: bootstrap bootstrap-wrk $(WORKER_BUNDLE) $(NAMED_WASM)
 	cargo run --release -q -p patgate-core --example core_bench
 	cargo run --release -q -p patgate-worker --example feed_bench
 	node tests/bench/bench.mjs
-	node tests/bench/bundle-profile.mjs
+	node tests/bench/bundle-profile.mjs $(NAMED_WASM)
 	tests/bench/bundle-floor/measure.sh
 	tests/bench/bundle-floor/measure.sh --core
 
@@ -204,4 +210,5 @@ fuzz: bootstrap-fuzz
 
 clean:
 	cargo clean
-	rm -rf worker/build worker/build-lag build .wrangler test-artifacts fuzz/target fuzz/artifacts fuzz/logs
+	rm -rf worker/build worker/build-lag build .wrangler test-artifacts fuzz/target fuzz/artifacts fuzz/logs \
+		tests/bench/bundle-floor/target

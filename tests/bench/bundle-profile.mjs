@@ -50,12 +50,19 @@ function reader(buffer, start = 0) {
   return { leb, name, skip: (n) => { at += n; }, byte: () => buffer[at++], get at() { return at; } };
 }
 
+// An active data segment's offset: one constant or global, then `end`.
+function skipOffset(section) {
+  const op = section.byte();
+  if (op !== 0x41 && op !== 0x42 && op !== 0x23) throw new Error(`unexpected opcode 0x${op.toString(16)} in a data segment's offset`);
+  section.leb(); // the constant's LEB128 bytes (signed or not, the same length) or the global's index
+  if (section.byte() !== 0x0b) throw new Error("a data segment's offset is longer than one instruction");
+}
+
 if (bytes.readUInt32LE(0) !== 0x6d736100) throw new Error(`${path} is not a wasm module`);
 let importedFunctions = 0;
 const functionSizes = [];
 const dataSizes = [];
 const functionNames = new Map();
-const dataNames = new Map();
 for (const r = reader(bytes, 8); r.at < bytes.length;) {
   const id = r.byte();
   const size = r.leb();
@@ -99,7 +106,7 @@ for (const r = reader(bytes, 8); r.at < bytes.length;) {
     for (let count = section.leb(); count > 0; count--) {
       const mode = section.leb();
       if (mode === 2) section.leb();
-      if (mode !== 1) while (section.byte() !== 0x0b);
+      if (mode !== 1) skipOffset(section);
       const dataSize = section.leb();
       dataSizes.push(dataSize);
       section.skip(dataSize);
@@ -108,9 +115,8 @@ for (const r = reader(bytes, 8); r.at < bytes.length;) {
     while (section.at < end) {
       const kind = section.byte();
       const subsectionEnd = section.leb() + section.at;
-      const names = kind === 1 ? functionNames : kind === 9 ? dataNames : null;
-      if (names) {
-        for (let count = section.leb(); count > 0; count--) names.set(section.leb(), section.name());
+      if (kind === 1) {
+        for (let count = section.leb(); count > 0; count--) functionNames.set(section.leb(), section.name());
       }
       section.skip(subsectionEnd - section.at);
     }

@@ -42,13 +42,19 @@ export WASM_OPT_BIN=${WASM_OPT_BIN:-$repo/node_modules/.bin/wasm-opt}
 # The wasm-bindgen CLI must match the crate exactly (as the Makefile checks against its lock).
 wanted=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' "$here/Cargo.lock")
 if ! "$WASM_BINDGEN_BIN" --version | grep -qx "wasm-bindgen $wanted"; then
-  echo "$WASM_BINDGEN_BIN is not wasm-bindgen $wanted, which Cargo.lock here pins (make bootstrap)" >&2
+  echo "$WASM_BINDGEN_BIN is not wasm-bindgen $wanted, which Cargo.lock here pins: make bootstrap" \
+    "installs the root's; if that is the one, sync this Cargo.lock with the root's (check-lock.mjs)" >&2
   exit 1
 fi
 
 # The Makefile's own list, so that both builds strip alike.
-read -ra wasm_features < <(make -s -C "$repo" --no-print-directory \
+listed=$(make -s -C "$repo" --no-print-directory \
   --eval 'print-wasm-features: ; @echo $(WASM_FEATURES)' print-wasm-features)
+read -ra wasm_features <<<"$listed"
+if ((${#wasm_features[@]} == 0)); then
+  echo "the Makefile's WASM_FEATURES is empty or unreadable" >&2
+  exit 1
+fi
 
 if [[ -n $keep ]]; then
   mkdir -p "$keep"

@@ -47,7 +47,7 @@ async fn answer_of(
 ) -> Result<String, String> {
     let failed = |what: &'static str| move |error: worker::Error| format!("{what}: {error}");
     // web-sys's init, not workers-rs's: that one converts its `cf` properties with
-    // serde-wasm-bindgen, 6 KiB of gzipped wasm that nothing else needs.
+    // serde-wasm-bindgen, 5 KiB of gzipped wasm that nothing else needs.
     let init = web_sys::RequestInit::new();
     match body {
         Some(body) => {

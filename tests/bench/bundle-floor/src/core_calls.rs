@@ -152,7 +152,11 @@ pub(crate) async fn answer(
     body: &[u8],
 ) -> Result<Response, FloorError> {
     let mut lines = std::str::from_utf8(body).map_err(refused)?.lines();
-    let mut line = || lines.next().unwrap_or_default();
+    let mut line = || {
+        lines
+            .next()
+            .ok_or_else(|| refused("the body holds fewer input lines than the calls read"))
+    };
     let secret = |name: &str| -> Result<String, FloorError> { Ok(env.secret(name)?.to_string()) };
     let now = Timestamp::from_unix_millis_clamped(js_sys::Date::now());
 
@@ -162,14 +166,14 @@ pub(crate) async fn answer(
     let token = UntrustedToken::parse(credential).map_err(refused)?;
     let storage_key = token.storage_key().clone();
     let hint = token.hint();
-    let stored = StoredRecord::decode(storage_key.clone(), line()).map_err(refused)?;
+    let stored = StoredRecord::decode(storage_key.clone(), line()?).map_err(refused)?;
     let principal = verify(token, stored, now).map_err(refused)?;
     let request_id = RequestId::from_random(&draw()?);
     let signed = SignedRequest {
         timestamp: now.unix_seconds(),
         request_id: request_id.as_str(),
         method,
-        host: line(),
+        host: line()?,
         path_and_query: url,
         user_id: principal.user_id().as_str(),
         token_id: principal.token_id().as_str(),
@@ -177,14 +181,14 @@ pub(crate) async fn answer(
     let origin_signature = signed.sign(secret("ORIGIN_SHARED_SECRET")?.as_bytes());
 
     // The console's bodies and paths (console/mod.rs), the ledger's new token (ledger/tokens.rs).
-    let (name, expiry) = request::new_token(line()).map_err(refused)?;
-    let changes = request::token_changes(line())
+    let (name, expiry) = request::new_token(line()?).map_err(refused)?;
+    let changes = request::token_changes(line()?)
         .and_then(TokenChangesBody::judge)
         .map_err(refused)?;
-    let regenerated = request::regenerated_expiry(line()).map_err(refused)?;
-    request::expect_empty(line()).map_err(refused)?;
-    let dev_email = request::sign_in_email(line()).map_err(refused)?;
-    let token_id = TokenId::parse(line()).ok_or_else(|| refused("not a token id"))?;
+    let regenerated = request::regenerated_expiry(line()?).map_err(refused)?;
+    request::expect_empty(line()?).map_err(refused)?;
+    let dev_email = request::sign_in_email(line()?).map_err(refused)?;
+    let token_id = TokenId::parse(line()?).ok_or_else(|| refused("not a token id"))?;
     let new_token = generate(&draw::<RANDOM_BYTES_FOR_TOKEN>()?).map_err(refused)?;
     let new_id = TokenId::generate(&draw::<RANDOM_BYTES_FOR_TOKEN_ID>()?).map_err(refused)?;
     let expires_at = expiry.expires_at(now);
@@ -199,23 +203,23 @@ pub(crate) async fn answer(
 
     // Sign-in (signin/mod.rs): the transaction, the provider's ID token verified with its
     // keys, the claims checked into an identity; then the session (console/, ledger/).
-    let return_to = match line() {
+    let return_to = match line()? {
         "" => ReturnPath::console_home(),
         path => ReturnPath::parse(path).ok_or_else(|| refused("not a console path"))?,
     };
     let cookie_secret = secret("COOKIE_SECRET")?;
     let started = SignInTransaction::start(&draw()?, return_to, now);
-    let cookie = line();
-    let state = line();
+    let cookie = line()?;
+    let state = line()?;
     let transaction =
         SignInTransaction::from_cookie_header(Some(cookie), cookie_secret.as_bytes(), now)
             .map_err(refused)?;
-    let jws = UntrustedJws::parse(line()).map_err(refused)?;
-    let keys = JwkSet::parse(line().as_bytes()).map_err(refused)?;
+    let jws = UntrustedJws::parse(line()?).map_err(refused)?;
+    let keys = JwkSet::parse(line()?.as_bytes()).map_err(refused)?;
     let verified = jws.verify(&keys, &WebCrypto).await.map_err(refused)?;
     let expected = Expected {
-        issuer: line(),
-        client_id: line(),
+        issuer: line()?,
+        client_id: line()?,
         nonce: transaction.nonce(),
         now,
     };
@@ -223,15 +227,15 @@ pub(crate) async fn answer(
     let session = NewSession::start(&identity.user_id(), &draw()?);
     let presented = presented_session(Some(cookie)).ok_or_else(|| refused("no session"))?;
     let stored: (SessionRecord, Expiry, StorageKey, SessionKey, FoundAt) =
-        json::from_text(line()).map_err(refused)?;
+        json::from_text(line()?).map_err(refused)?;
 
     // Leaked tokens (leaks/): the scanner's signed report, and self-service revocation.
-    let scanner_keys = ScannerKeys::parse(line().as_bytes()).map_err(refused)?;
-    let raw = raw_signature(&STANDARD.decode(line().trim())?).map_err(refused)?;
+    let scanner_keys = ScannerKeys::parse(line()?.as_bytes()).map_err(refused)?;
+    let raw = raw_signature(&STANDARD.decode(line()?.trim())?).map_err(refused)?;
     let scanner_key = scanner_keys
-        .get(line().trim())
+        .get(line()?.trim())
         .ok_or_else(|| refused("an unknown scanner key"))?;
-    let report = line().as_bytes();
+    let report = line()?.as_bytes();
     let report_verified = WebCrypto
         .verify(Algorithm::Es256, scanner_key, report, &raw)
         .await?;
@@ -240,11 +244,11 @@ pub(crate) async fn answer(
         .iter()
         .map(|reported| Verdict::of(reported, reported.token().is_some()))
         .collect();
-    let revoked_by_holder = holder::tokens_to_revoke(line()).map_err(refused)?;
+    let revoked_by_holder = holder::tokens_to_revoke(line()?).map_err(refused)?;
 
     // The admin API (admin.rs).
-    let user_id = UserId::parse(line()).ok_or_else(|| refused("not a user id"))?;
-    let revoke_all = revoke_all_request(line()).map_err(refused)?;
+    let user_id = UserId::parse(line()?).ok_or_else(|| refused("not a user id"))?;
+    let revoke_all = revoke_all_request(line()?).map_err(refused)?;
 
     Ok(Response::from_json(&CoreAnswer {
         hint,
