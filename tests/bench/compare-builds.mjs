@@ -3,7 +3,9 @@
 // way through the gateway. Each Worker runs under Miniflare directly from its own checkout (its
 // own harness, bundle and wrangler.toml); rounds are interleaved and each figure is a median.
 //
-// Usage: node tests/bench/compare-builds.mjs <other checkout>   (BENCH_ROUNDS, default 3)
+// Usage: node tests/bench/compare-builds.mjs <other checkout>
+// BENCH_ROUNDS (default 3); CONSOLE_REQUESTS per round (default 150: with more rounds, fewer, as
+// the console answers 429 beyond 600 requests a minute from one client).
 import { randomBytes } from 'node:crypto';
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -15,7 +17,7 @@ if (!other) throw new Error('usage: node tests/bench/compare-builds.mjs <other c
 const there = await import(join(resolve(other), 'tests/e2e/harness.mjs'));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const STREAMED_MIB = 64;
-const CONSOLE_REQUESTS = 150;
+const CONSOLE_REQUESTS = Number(process.env.CONSOLE_REQUESTS ?? 150);
 const CHUNK = randomBytes(1024 * 1024);
 
 // The origin: streams STREAMED_MIB MiB down for GET, and drains what is sent up.
